@@ -1,0 +1,1 @@
+//! (lint: being written; see docs/architecture.md)

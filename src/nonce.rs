@@ -1,0 +1,1 @@
+//! (nonce: being written)

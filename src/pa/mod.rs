@@ -1,0 +1,1 @@
+//! (pa: being written; see docs/architecture.md)

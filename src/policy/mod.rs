@@ -1,0 +1,236 @@
+//! Issuance policy: `<policy-dir>/policy.toml` and `<policy-dir>/token-authorities/*.pem`.
+//!
+//! Every field has a safe default, so a missing `policy.toml` means "the defaults". Unknown keys are
+//! an error, so a typo never silently weakens a rule. Documented field by field in docs/config.md.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Errors loading policy.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// A policy file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// the file
+        path: PathBuf,
+        /// why
+        source: std::io::Error,
+    },
+    /// `policy.toml` is not valid (unknown key, wrong type).
+    #[error("invalid {path}: {message}")]
+    Invalid {
+        /// the file
+        path: PathBuf,
+        /// what is wrong
+        message: String,
+    },
+}
+
+/// The current US SHAKEN certificate policy OID (CP v1.4).
+pub const SHAKEN_CP_V1_4: &str = "2.16.840.1.114569.1.1.4";
+
+/// `policy.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyFile {
+    /// Require External Account Binding on newAccount (RFC 8555 §7.3.4). Production STI-CAs do.
+    pub external_account_required: bool,
+    /// Terms of service URL for the directory `meta`.
+    pub terms_of_service: Option<String>,
+    /// Certificate content.
+    pub issuance: IssuancePolicy,
+    /// Authority Token validation.
+    pub authority_token: AuthorityTokenPolicy,
+}
+
+/// What goes into certificates.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IssuancePolicy {
+    /// Lifetime of `shaken-spc` certificates in days.
+    pub validity_days: u32,
+    /// Cap `notAfter` at the Authority Token's `exp`.
+    pub cap_validity_at_token_exp: bool,
+    /// Back-date `notBefore` by this many seconds to absorb clock skew at verifiers.
+    pub backdate_secs: u32,
+    /// The single certificatePolicies OID (ATIS-1000080 §6.4.1).
+    pub certificate_policy: String,
+    /// The CRL distribution point URL. Default: the dev token authority's CRL on this server.
+    pub crl_url: Option<String>,
+    /// A PEM/DER CRL (its issuer) or certificate (its subject) whose Name is copied byte for byte
+    /// into the distribution point's `cRLIssuer`. Default: the dev token authority's CRL signer.
+    pub crl_issuer: Option<PathBuf>,
+    /// Subject `C`.
+    pub country: String,
+    /// Organization name used when the account has no external account binding (dev only).
+    pub default_organization: String,
+    /// Order and authorization lifetime in seconds.
+    pub order_lifetime_secs: u32,
+}
+
+impl Default for IssuancePolicy {
+    fn default() -> Self {
+        Self {
+            validity_days: 30,
+            cap_validity_at_token_exp: false,
+            backdate_secs: 60,
+            certificate_policy: SHAKEN_CP_V1_4.to_string(),
+            crl_url: None,
+            crl_issuer: None,
+            country: "US".to_string(),
+            default_organization: "stica development subscriber".to_string(),
+            order_lifetime_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
+/// Which fingerprint forms of the account key a token may carry (standards.md §2.5).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum FingerprintForm {
+    /// SHA-256 over the DER SubjectPublicKeyInfo (production SHAKEN clients).
+    Spki,
+    /// SHA-256 JWK thumbprint, RFC 7638.
+    JwkThumbprint,
+}
+
+/// Authority Token (tkauth-01) validation rules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthorityTokenPolicy {
+    /// DANGER: accept `http://` x5u URLs on any host (tests only; logged loudly).
+    pub danger_allow_http_x5u: bool,
+    /// Allow x5u URLs that resolve to loopback or private addresses (tests, private networks).
+    pub allow_private_x5u: bool,
+    /// x5u fetch timeout in milliseconds.
+    pub x5u_timeout_ms: u64,
+    /// Largest x5u response accepted, in bytes.
+    pub x5u_max_bytes: usize,
+    /// How long a fetched x5u chain or CRL is cached, in seconds.
+    pub x5u_cache_ttl_secs: u64,
+    /// Clock skew allowed on `exp` and certificate validity, in seconds.
+    pub clock_skew_secs: i64,
+    /// Refuse tokens whose `exp` is further away than this, in seconds (0: no cap).
+    pub max_token_lifetime_secs: i64,
+    /// Let the same account present the same token (same `jti`) again until `exp`.
+    pub allow_token_reuse: bool,
+    /// Fingerprint forms accepted.
+    pub fingerprint_forms: Vec<FingerprintForm>,
+    /// Refuse a token when the CRL named by its signer cannot be fetched (fail closed).
+    pub require_crl: bool,
+}
+
+impl Default for AuthorityTokenPolicy {
+    fn default() -> Self {
+        Self {
+            danger_allow_http_x5u: false,
+            allow_private_x5u: false,
+            x5u_timeout_ms: 3000,
+            x5u_max_bytes: 64 * 1024,
+            x5u_cache_ttl_secs: 3600,
+            clock_skew_secs: 60,
+            max_token_lifetime_secs: 0,
+            allow_token_reuse: true,
+            fingerprint_forms: vec![FingerprintForm::Spki, FingerprintForm::JwkThumbprint],
+            require_crl: false,
+        }
+    }
+}
+
+/// Loaded policy: the file plus the trusted token-authority certificates (DER).
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    /// `policy.toml` (or defaults)
+    pub file: PolicyFile,
+    /// `<policy-dir>/token-authorities/*.pem`, DER
+    pub token_authorities: Vec<Vec<u8>>,
+}
+
+impl Policy {
+    /// Loads `<dir>/policy.toml` (optional) and `<dir>/token-authorities/*.pem`.
+    pub fn load(dir: &Path) -> Result<Self, PolicyError> {
+        let toml_path = dir.join("policy.toml");
+        let file = match std::fs::read_to_string(&toml_path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| PolicyError::Invalid {
+                path: toml_path.clone(),
+                message: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => PolicyFile::default(),
+            Err(source) => {
+                return Err(PolicyError::Io {
+                    path: toml_path,
+                    source,
+                });
+            }
+        };
+        let mut token_authorities = Vec::new();
+        let ta_dir = dir.join("token-authorities");
+        if ta_dir.is_dir() {
+            let mut paths: Vec<PathBuf> = std::fs::read_dir(&ta_dir)
+                .map_err(|source| PolicyError::Io {
+                    path: ta_dir.clone(),
+                    source,
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "pem"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                let text = std::fs::read(&path).map_err(|source| PolicyError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                let ders = crate::x509::pem_certificates(&text).map_err(|message| {
+                    PolicyError::Invalid {
+                        path: path.clone(),
+                        message,
+                    }
+                })?;
+                if ders.is_empty() {
+                    return Err(PolicyError::Invalid {
+                        path,
+                        message: "no CERTIFICATE block".into(),
+                    });
+                }
+                token_authorities.extend(ders);
+            }
+        }
+        let policy = Self {
+            file,
+            token_authorities,
+        };
+        policy.validate()?;
+        Ok(policy)
+    }
+
+    /// Checks cross-field rules at start.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        let bad = |m: &str| PolicyError::Invalid {
+            path: PathBuf::from("policy.toml"),
+            message: m.to_string(),
+        };
+        if self.file.issuance.validity_days == 0 {
+            return Err(bad("issuance.validity_days must be at least 1"));
+        }
+        if self.file.authority_token.fingerprint_forms.is_empty() {
+            return Err(bad(
+                "authority_token.fingerprint_forms must name at least one form",
+            ));
+        }
+        if self
+            .file
+            .issuance
+            .certificate_policy
+            .parse::<const_oid::ObjectIdentifier>()
+            .is_err()
+        {
+            return Err(bad("issuance.certificate_policy is not an OID"));
+        }
+        if self.file.issuance.country.len() != 2 {
+            return Err(bad("issuance.country must be an ISO 3166 alpha-2 code"));
+        }
+        Ok(())
+    }
+}

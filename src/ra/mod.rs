@@ -1,0 +1,1 @@
+//! (ra: being written; see docs/architecture.md)

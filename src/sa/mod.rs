@@ -1,0 +1,1 @@
+//! (sa: being written; see docs/architecture.md)

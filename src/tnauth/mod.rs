@@ -1,0 +1,1 @@
+//! (tnauth: being written; see docs/architecture.md)

@@ -1,0 +1,1 @@
+//! (va: being written; see docs/architecture.md)

@@ -1,0 +1,1 @@
+//! (wfe: being written; see docs/architecture.md)
