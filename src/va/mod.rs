@@ -3,9 +3,9 @@
 //!
 //! * [`tkauth`]: the Authority Token verifier;
 //! * [`x5u`]: the guarded, cached fetcher for x5u chains and CRLs;
-//! * `crl`: revocation of the token-signing certificate.
+//! * [`crl`]: revocation of the token-signing certificate.
 
-mod crl;
+pub mod crl;
 pub mod tkauth;
 pub mod x5u;
 

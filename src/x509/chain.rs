@@ -343,7 +343,7 @@ impl<'a> ParsedCert<'a> {
 }
 
 /// Seconds since the epoch of an X.509 time (they are never before 1950).
-fn unix(t: &x509_cert::time::Time) -> i64 {
+pub(crate) fn unix(t: &x509_cert::time::Time) -> i64 {
     i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
 }
 
@@ -413,9 +413,7 @@ impl<'s, 'a> Search<'s, 'a> {
         best: &mut Option<(usize, ChainError)>,
     ) -> Option<Vec<Vec<u8>>> {
         let depth = path.len();
-        let Some(child) = path.last().copied() else {
-            return None;
-        };
+        let child = path.last().copied()?;
         // Non-self-issued intermediates already on the path (the leaf does not count).
         let below = path.iter().skip(1).filter(|c| !c.self_issued()).count();
         let mut any_candidate = false;

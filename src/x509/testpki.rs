@@ -64,7 +64,7 @@ pub(crate) fn leaf_params(cn: &str) -> CertificateParams {
     p.not_before = ts(NOT_BEFORE);
     p.not_after = ts(NOT_AFTER);
     p.use_authority_key_identifier_extension = true;
-    p.serial_number = Some(SerialNumber::from_slice(&[0x01, 0x23, 0x45, 0x67]));
+    p.serial_number = Some(SerialNumber::from_slice(LEAF_SERIAL));
     p
 }
 
@@ -122,3 +122,35 @@ pub(crate) fn hierarchy(leaf: CertificateParams) -> Hierarchy {
     let leaf = signed(leaf, &inter);
     Hierarchy { root, inter, leaf }
 }
+
+/// A CRL signed by `issuer` listing `serials`, valid `this_update..next_update`.
+pub(crate) fn crl(
+    issuer: &TestCert,
+    serials: &[&[u8]],
+    this_update: i64,
+    next_update: i64,
+) -> Vec<u8> {
+    use rcgen::{
+        CertificateRevocationListParams, KeyIdMethod, RevocationReason, RevokedCertParams,
+    };
+    let params = CertificateRevocationListParams {
+        this_update: ts(this_update),
+        next_update: ts(next_update),
+        crl_number: SerialNumber::from_slice(&[1]),
+        issuing_distribution_point: None,
+        revoked_certs: serials
+            .iter()
+            .map(|s| RevokedCertParams {
+                serial_number: SerialNumber::from_slice(s),
+                revocation_time: ts(this_update),
+                reason_code: Some(RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            })
+            .collect(),
+        key_identifier_method: KeyIdMethod::Sha256,
+    };
+    params.signed_by(&issuer.issuer()).unwrap().der().to_vec()
+}
+
+/// The serial `leaf_params` gives every leaf.
+pub(crate) const LEAF_SERIAL: &[u8] = &[0x01, 0x23, 0x45, 0x67];

@@ -28,12 +28,19 @@ fn martini_production_chain_verifies() {
     let leaf = fixture("martini_leaf_lowlatency.pem");
     let g2 = fixture("martini_ca_shaken_g2.pem");
     let root = fixture("martini_root_shaken_r1.pem");
-    let chain = verify_chain(&leaf, &[g2.clone()], &[root.clone()], MARTINI_TIME, 0).unwrap();
+    let chain = verify_chain(
+        &leaf,
+        std::slice::from_ref(&g2),
+        std::slice::from_ref(&root),
+        MARTINI_TIME,
+        0,
+    )
+    .unwrap();
     assert_eq!(chain.certs, vec![leaf.clone(), g2.clone(), root.clone()]);
     assert_eq!(chain.leaf(), leaf.as_slice());
     assert_eq!(chain.anchor(), root.as_slice());
     // The intermediate may itself be the anchor (trusted as is).
-    let chain = verify_chain(&leaf, &[], &[g2.clone()], MARTINI_TIME, 0).unwrap();
+    let chain = verify_chain(&leaf, &[], std::slice::from_ref(&g2), MARTINI_TIME, 0).unwrap();
     assert_eq!(chain.certs, vec![leaf.clone(), g2.clone()]);
     // The root sent along as an "intermediate" does not hurt.
     let chain = verify_chain(&leaf, &[root.clone(), g2.clone()], &[root], MARTINI_TIME, 0).unwrap();
@@ -44,7 +51,7 @@ fn martini_production_chain_verifies() {
 fn metaswitch_partial_chain_to_a_ca_anchor_verifies() {
     let leaf = fixture("metaswitch_leaf_TDS_7804.pem");
     let ca = fixture("metaswitch_ca_issuing1.pem");
-    let chain = verify_chain(&leaf, &[], &[ca.clone()], MARTINI_TIME, 0).unwrap();
+    let chain = verify_chain(&leaf, &[], std::slice::from_ref(&ca), MARTINI_TIME, 0).unwrap();
     assert_eq!(chain.certs, vec![leaf, ca]);
 }
 
@@ -81,8 +88,8 @@ fn generated_hierarchy_verifies() {
     let h = hierarchy(leaf_params("Token Signer"));
     let chain = verify_chain(
         &h.leaf.der,
-        &[h.inter.der.clone()],
-        &[h.root.der.clone()],
+        std::slice::from_ref(&h.inter.der),
+        std::slice::from_ref(&h.root.der),
         NOW,
         0,
     )
@@ -102,10 +109,17 @@ fn p384_sha384_root_verifies() {
 fn no_anchor_and_garbage_are_refused() {
     let h = hierarchy(leaf_params("Token Signer"));
     assert_eq!(
-        verify_chain(&h.leaf.der, &[h.inter.der.clone()], &[], NOW, 0),
+        verify_chain(&h.leaf.der, std::slice::from_ref(&h.inter.der), &[], NOW, 0),
         Err(ChainError::NoTrustAnchors)
     );
-    let err = verify_chain(b"\x30\x03junk", &[], &[h.root.der.clone()], NOW, 0).unwrap_err();
+    let err = verify_chain(
+        b"\x30\x03junk",
+        &[],
+        std::slice::from_ref(&h.root.der),
+        NOW,
+        0,
+    )
+    .unwrap_err();
     assert!(matches!(err, ChainError::Parse { .. }), "{err}");
     let err = verify_chain(&h.leaf.der, &[b"junk".to_vec()], &[h.root.der], NOW, 0).unwrap_err();
     assert!(err.to_string().contains("intermediate 1"), "{err}");
@@ -114,7 +128,7 @@ fn no_anchor_and_garbage_are_refused() {
 #[test]
 fn pinned_leaf_is_a_one_element_path() {
     let h = hierarchy(leaf_params("Token Signer"));
-    let chain = verify_chain(&h.leaf.der, &[], &[h.leaf.der.clone()], NOW, 0).unwrap();
+    let chain = verify_chain(&h.leaf.der, &[], std::slice::from_ref(&h.leaf.der), NOW, 0).unwrap();
     assert_eq!(chain.certs, vec![h.leaf.der]);
 }
 
@@ -123,8 +137,8 @@ fn expired_leaf_and_intermediate_are_refused_skew_tolerated() {
     let h = hierarchy(validity(leaf_params("Old Signer"), NOW - 1000, NOW - 100));
     let err = verify_chain(
         &h.leaf.der,
-        &[h.inter.der.clone()],
-        &[h.root.der.clone()],
+        std::slice::from_ref(&h.inter.der),
+        std::slice::from_ref(&h.root.der),
         NOW,
         60,
     )
@@ -133,8 +147,8 @@ fn expired_leaf_and_intermediate_are_refused_skew_tolerated() {
     // Within the skew it passes.
     verify_chain(
         &h.leaf.der,
-        &[h.inter.der.clone()],
-        &[h.root.der.clone()],
+        std::slice::from_ref(&h.inter.der),
+        std::slice::from_ref(&h.root.der),
         NOW,
         120,
     )
@@ -173,8 +187,8 @@ fn wrong_issuer_is_refused() {
     // Same names, other keys: the key identifiers differ, so no candidate issuer.
     let err = verify_chain(
         &h.leaf.der,
-        &[other.inter.der.clone()],
-        &[h.root.der.clone()],
+        std::slice::from_ref(&other.inter.der),
+        std::slice::from_ref(&h.root.der),
         NOW,
         0,
     )
@@ -182,8 +196,8 @@ fn wrong_issuer_is_refused() {
     assert!(matches!(err, ChainError::UnknownIssuer { .. }), "{err}");
     let err = verify_chain(
         &h.leaf.der,
-        &[h.inter.der.clone()],
-        &[other.root.der.clone()],
+        std::slice::from_ref(&h.inter.der),
+        std::slice::from_ref(&other.root.der),
         NOW,
         0,
     )
@@ -205,8 +219,14 @@ fn bad_signature_is_refused() {
     let mut leaf = h.leaf.der.clone();
     let last = leaf.len() - 1;
     leaf[last] ^= 0x01;
-    let err =
-        verify_chain(&leaf, &[h.inter.der.clone()], &[h.root.der.clone()], NOW, 0).unwrap_err();
+    let err = verify_chain(
+        &leaf,
+        std::slice::from_ref(&h.inter.der),
+        std::slice::from_ref(&h.root.der),
+        NOW,
+        0,
+    )
+    .unwrap_err();
     assert!(
         matches!(
             err,
@@ -232,8 +252,8 @@ fn non_ca_issuer_is_refused() {
     let leaf = signed(leaf_params("Signer"), &not_ca);
     let err = verify_chain(
         &leaf.der,
-        &[not_ca.der.clone()],
-        &[root.der.clone()],
+        std::slice::from_ref(&not_ca.der),
+        std::slice::from_ref(&root.der),
         NOW,
         0,
     )
@@ -267,8 +287,14 @@ fn path_len_is_enforced() {
     let root = self_signed(ca_params("Root", Some(0)));
     let inter = signed(ca_params("Issuing", None), &root);
     let leaf = signed(leaf_params("Signer"), &inter);
-    let err =
-        verify_chain(&leaf.der, &[inter.der.clone()], &[root.der.clone()], NOW, 0).unwrap_err();
+    let err = verify_chain(
+        &leaf.der,
+        std::slice::from_ref(&inter.der),
+        std::slice::from_ref(&root.der),
+        NOW,
+        0,
+    )
+    .unwrap_err();
     assert!(
         matches!(err, ChainError::PathLenExceeded { path_len: 0, .. }),
         "{err}"
@@ -284,7 +310,7 @@ fn path_len_is_enforced() {
     let err = verify_chain(
         &leaf.der,
         &[b.der.clone(), a.der.clone()],
-        &[root.der.clone()],
+        std::slice::from_ref(&root.der),
         NOW,
         0,
     )
@@ -308,8 +334,8 @@ fn unknown_critical_extension_is_refused() {
     let leaf = signed(p, &h.inter);
     let err = verify_chain(
         &leaf.der,
-        &[h.inter.der.clone()],
-        &[h.root.der.clone()],
+        std::slice::from_ref(&h.inter.der),
+        std::slice::from_ref(&h.root.der),
         NOW,
         0,
     )
