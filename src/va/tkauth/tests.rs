@@ -998,3 +998,16 @@ fn errors_convert_to_problems() {
     assert_eq!(e.kind, ErrorKind::Malformed);
     assert!(e.detail.contains("jti"));
 }
+
+/// The RA awaits `verify` inside axum handlers, which need `Send` futures.
+#[test]
+fn verify_future_is_send_and_verifier_is_sync() {
+    fn assert_send<T: Send>(_: &T) {}
+    fn assert_sync<T: Send + Sync>() {}
+    assert_sync::<TokenVerifier>();
+    let s = Setup::new();
+    let v = s.verifier();
+    let key = s.account.public_jwk();
+    let fut = v.verify("a.b.c", SPC_1234, &key, NOW);
+    assert_send(&fut);
+}
