@@ -325,9 +325,7 @@ impl Storage {
             )
             .col_expr(
                 account::Column::Contact,
-                Expr::value(
-                    serde_json::to_string(&account.contact).unwrap_or_else(|_| "[]".into()),
-                ),
+                Expr::value(model::json_text(&account.contact)),
             )
             .filter(account::Column::Id.eq(&account.id))
             .exec(&self.db)

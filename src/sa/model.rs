@@ -194,7 +194,8 @@ fn json_list(what: &str, value: &str) -> Result<Vec<String>, DbErr> {
     serde_json::from_str(value).map_err(|_| corrupt(what, value))
 }
 
-fn json_text(list: &[String]) -> String {
+/// JSON text for a list of strings (contact URLs, SPCs).
+pub(super) fn json_text(list: &[String]) -> String {
     // Serializing a list of strings cannot fail; fall back to an empty list to stay panic-free.
     serde_json::to_string(list).unwrap_or_else(|_| "[]".to_string())
 }

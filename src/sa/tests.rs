@@ -338,6 +338,39 @@ async fn second_account_with_same_key_conflicts() {
     t.done().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_new_accounts_with_one_key_create_one() {
+    let t = TestDb::new().await;
+    let key = new_id();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let s = t.storage.clone();
+        let mut a = account(1_000);
+        a.thumbprint = key.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = s.insert_account(&a).await;
+            (a.id, r)
+        }));
+    }
+    let mut created = Vec::new();
+    let mut conflicts = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (id, Ok(())) => created.push(id),
+            (_, Err(SaError::Conflict { id, .. })) => conflicts.push(id),
+            (_, Err(e)) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(created.len(), 1);
+    assert_eq!(conflicts.len(), 7);
+    assert!(
+        conflicts.iter().all(|id| *id == created[0]),
+        "conflicts name the winner"
+    );
+    assert_eq!(count(&t.storage, "accounts").await, 1);
+    t.done().await;
+}
+
 #[tokio::test]
 async fn change_account_key_and_conflict() {
     let t = TestDb::new().await;
@@ -589,6 +622,55 @@ async fn valid_challenge_makes_authz_valid_and_order_ready() {
         s.record_challenge_result(&valid_result("nope")).await,
         Err(SaError::NotFound(_))
     ));
+    t.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_challenge_results_apply_once() {
+    let t = TestDb::new().await;
+    let a = account(1_000);
+    t.storage.insert_account(&a).await.unwrap();
+    let (order, authz, ch) = order_set(&a.id, 1_000);
+    t.storage.create_order(&order, &authz, &ch).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let s = t.storage.clone();
+        let mut result = valid_result(&ch.id);
+        // Replicas disagree: the first one applied wins, the rest change nothing.
+        result.valid = i % 2 == 0;
+        tasks.push(tokio::spawn(async move {
+            let applied = s.record_challenge_result(&result).await.unwrap();
+            (applied, result.valid)
+        }));
+    }
+    let mut applied = Vec::new();
+    for task in tasks {
+        let (ok, valid) = task.await.unwrap();
+        if ok {
+            applied.push(valid);
+        }
+    }
+    assert_eq!(applied.len(), 1);
+    let (want_ch, want_az, want_order) = if applied[0] {
+        (
+            ChallengeStatus::Valid,
+            AuthzStatus::Valid,
+            OrderStatus::Ready,
+        )
+    } else {
+        (
+            ChallengeStatus::Invalid,
+            AuthzStatus::Invalid,
+            OrderStatus::Invalid,
+        )
+    };
+    let s = &t.storage;
+    assert_eq!(s.challenge(&ch.id).await.unwrap().unwrap().status, want_ch);
+    assert_eq!(s.authz(&authz.id).await.unwrap().unwrap().status, want_az);
+    assert_eq!(
+        s.order(&order.id).await.unwrap().unwrap().status,
+        want_order
+    );
     t.done().await;
 }
 
