@@ -31,6 +31,10 @@ pub use pki::{CRL_LIFETIME, ROOT_CN, SIGNER_CN};
 /// Name of the accounts file under the authority's directory.
 pub const USERS_FILE: &str = "users.toml";
 
+/// File recording the base URL of the last [`DevTokenAuthority::load_or_init`], for
+/// [`DevTokenAuthority::open`].
+pub const BASE_URL_FILE: &str = "base-url";
+
 /// Lifetime of the signed CA list (`exp` in its payload), seconds.
 const CA_LIST_LIFETIME: i64 = 7 * 86_400;
 
@@ -131,11 +135,15 @@ impl DevTokenAuthority {
     /// example `http://127.0.0.1:8080/sti-pa`); the tokens' `x5u` is `<base_url>/cert.pem` and the
     /// signer's CRL distribution point `<base_url>/crl`.
     ///
-    /// The certificates do not depend on anything but `crl` in the signer: when `base_url` changes
-    /// between runs, call [`DevTokenAuthority::revoke_signer`] or delete `signer.pem` to reissue.
+    /// When `base_url` differs from the one the signer was issued for, a new signer is issued (its
+    /// CRL distribution point names `<base_url>/crl`). The URL is recorded in `<dir>/base-url`.
     pub fn load_or_init(dir: &Path, base_url: &str) -> Result<Self, PaError> {
         let base_url = normalize_base_url(base_url)?;
         let pki = pki::Pki::load_or_init(dir, &format!("{base_url}/crl"), now())?;
+        let url_path = dir.join(BASE_URL_FILE);
+        if std::fs::read_to_string(&url_path).ok().as_deref() != Some(base_url.as_str()) {
+            pki::write_atomic(&url_path, base_url.as_bytes(), 0o644)?;
+        }
         let config = DevPaConfig::load_or_create(&dir.join(USERS_FILE))?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -147,6 +155,21 @@ impl DevTokenAuthority {
                 trust_list: RwLock::new(TrustList::default()),
             }),
         })
+    }
+
+    /// Opens an authority that [`DevTokenAuthority::load_or_init`] created, with the base URL it
+    /// recorded: for a second process (such as `stica pa token`) that mints tokens a running server
+    /// serves the certificate for. Never creates or reissues a signer for another URL.
+    pub fn open(dir: &Path) -> Result<Self, PaError> {
+        let url_path = dir.join(BASE_URL_FILE);
+        let base_url = std::fs::read_to_string(&url_path).map_err(|e| PaError::io(&url_path, e))?;
+        if !pki::is_initialised(dir) {
+            return Err(PaError::Stored(format!(
+                "{}: no token authority here",
+                dir.display()
+            )));
+        }
+        Self::load_or_init(dir, base_url.trim())
     }
 
     /// Where the router is mounted, without a trailing slash.

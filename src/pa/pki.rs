@@ -102,11 +102,19 @@ impl Pki {
     /// it nears expiry and the CRL when it is stale (see [`Pki::crl_is_stale`]).
     pub fn load_or_init(dir: &Path, crl_url: &str, now: i64) -> Result<Self, PaError> {
         std::fs::create_dir_all(dir).map_err(|e| PaError::io(dir, e))?;
-        if !dir.join(ROOT_CERT).exists() {
+        if !is_initialised(dir) {
             Self::init(dir, crl_url, now)?;
         }
         let mut pki = Self::load(dir, crl_url)?;
         if pki.signer_not_after()? - now < SIGNER_RENEW_BEFORE {
+            pki.reissue_signer(now)?;
+        } else if pki.signer_crl_urls()? != [crl_url] {
+            // The authority moved (another port or host): a signer naming the old CRL location
+            // would send relying parties to a dead URL.
+            tracing::info!(
+                crl_url,
+                "dev token authority: base URL changed, reissuing the signer"
+            );
             pki.reissue_signer(now)?;
         }
         if pki.crl_is_stale(now) {
@@ -197,6 +205,28 @@ impl Pki {
         Ok(cert.tbs_certificate().serial_number().as_bytes().to_vec())
     }
 
+    /// The URIs in the signer's cRLDistributionPoints (RFC 5280 §4.2.1.13).
+    fn signer_crl_urls(&self) -> Result<Vec<String>, PaError> {
+        use x509_cert::ext::pkix::CrlDistributionPoints;
+        use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+        let cert = parse_cert(&self.signer_der)?;
+        let dps = cert
+            .tbs_certificate()
+            .get_extension::<CrlDistributionPoints>()
+            .map_err(|e| PaError::Stored(format!("signer cRLDistributionPoints: {e}")))?;
+        let mut urls = Vec::new();
+        for dp in dps.map(|(_, d)| d.0).unwrap_or_default() {
+            if let Some(DistributionPointName::FullName(names)) = dp.distribution_point {
+                for name in names {
+                    if let GeneralName::UniformResourceIdentifier(uri) = name {
+                        urls.push(uri.to_string());
+                    }
+                }
+            }
+        }
+        Ok(urls)
+    }
+
     fn signer_not_after(&self) -> Result<i64, PaError> {
         let cert = parse_cert(&self.signer_der)?;
         let secs = cert
@@ -259,6 +289,11 @@ impl Pki {
         tracing::info!("dev token authority: issued a new token-signing certificate");
         Ok(())
     }
+}
+
+/// Whether `dir` holds an initialised authority (`root.pem` is written last).
+pub(crate) fn is_initialised(dir: &Path) -> bool {
+    dir.join(ROOT_CERT).exists()
 }
 
 fn generate_key() -> Result<KeyPair, PaError> {

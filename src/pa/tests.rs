@@ -123,6 +123,39 @@ fn init_twice_is_idempotent_and_keys_are_private() {
 }
 
 #[test]
+fn moved_base_url_reissues_signer_and_open_reuses_recorded_url() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        DevTokenAuthority::open(dir.path()).is_err(),
+        "nothing to open yet"
+    );
+    let a = DevTokenAuthority::load_or_init(dir.path(), BASE).unwrap();
+    let opened = DevTokenAuthority::open(dir.path()).unwrap();
+    assert_eq!(opened.base_url(), BASE);
+    assert_eq!(opened.signer_der(), a.signer_der());
+
+    let moved = "http://127.0.0.1:9999/sti-pa";
+    let b = DevTokenAuthority::load_or_init(dir.path(), moved).unwrap();
+    assert_eq!(b.root_der(), a.root_der());
+    assert_ne!(b.signer_der(), a.signer_der());
+    let signer = x509_cert::Certificate::from_der(&b.signer_der()).unwrap();
+    let (_, dps) = signer
+        .tbs_certificate()
+        .get_extension::<x509_cert::ext::pkix::CrlDistributionPoints>()
+        .unwrap()
+        .unwrap();
+    let dp_der = dps.to_der().unwrap();
+    let url = format!("{moved}/crl");
+    assert!(dp_der.windows(url.len()).any(|w| w == url.as_bytes()));
+    let opened = DevTokenAuthority::open(dir.path()).unwrap();
+    assert_eq!(opened.base_url(), moved);
+    assert_eq!(opened.signer_der(), b.signer_der());
+    let token = opened.mint(&request(SPC_1234)).unwrap();
+    let (header, _) = verify_token(&token, &b.signer_der());
+    assert_eq!(header["x5u"], format!("{moved}/cert.pem"));
+}
+
+#[test]
 fn bad_base_url_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     for bad in ["ftp://x/y", "not a url", "http://h/p?q=1"] {
