@@ -74,12 +74,19 @@ pub(crate) struct SignerContext<'a> {
     pub chain_der: [&'a [u8]; 2],
 }
 
+/// A signed token and the claims worth logging.
+pub(crate) struct Minted {
+    pub token: String,
+    pub jti: String,
+    pub exp: i64,
+}
+
 /// Builds and signs the token at time `now`.
 pub(crate) fn mint(
     signer: &SignerContext<'_>,
     req: &TokenRequest,
     now: i64,
-) -> Result<String, PaError> {
+) -> Result<Minted, PaError> {
     if req.tnauthlist_der.is_empty() {
         return Err(PaError::InvalidRequest("empty TNAuthList".to_string()));
     }
@@ -114,9 +121,10 @@ pub(crate) fn mint(
             ),
         },
     };
+    let jti = uuid::Uuid::new_v4().to_string();
     let claims = Claims {
         exp,
-        jti: uuid::Uuid::new_v4().to_string(),
+        jti: jti.clone(),
         atc: Atc {
             tktype: crate::acme::TNAUTHLIST,
             tkvalue: b64url(&req.tnauthlist_der),
@@ -124,7 +132,8 @@ pub(crate) fn mint(
             fingerprint,
         },
     };
-    sign_compact(signer.key, &header, &claims)
+    let token = sign_compact(signer.key, &header, &claims)?;
+    Ok(Minted { token, jti, exp })
 }
 
 /// RFC 7515 §7.1 compact serialization with ES256 (raw r||s, RFC 7518 §3.4).

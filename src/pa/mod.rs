@@ -262,13 +262,15 @@ impl DevTokenAuthority {
             x5u: &x5u,
             chain_der: [pki.signer_der(), pki.root_der()],
         };
-        let token = mint::mint(&signer, req, now)?;
+        let minted = mint::mint(&signer, req, now)?;
         tracing::info!(
+            jti = %minted.jti,
+            exp = minted.exp,
             ca = req.ca,
-            ttl = req.ttl_secs,
+            tnauthlist = %hex::encode(&req.tnauthlist_der),
             "dev token authority: minted an authority token"
         );
-        Ok(token)
+        Ok(minted.token)
     }
 
     /// Sets the STI-CA trust list served (signed) at `/api/v1/ca-list`: PEM certificates. Each call
