@@ -12,11 +12,11 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{DevTokenAuthority, PaError, SignerRef, TokenRequest};
+use crate::tnauth::{Spc, TnAuthList};
 
 /// Request bodies are small JSON objects; anything bigger is refused with 413.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -166,13 +166,15 @@ async fn token(
 ) -> Result<Response, ApiError> {
     let user = authenticated(&pa, &headers)?;
     let Path(spc) = spc.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    if spc.is_empty() || spc.len() > MAX_SPC_LEN || !spc.bytes().all(|b| b.is_ascii_alphanumeric())
-    {
-        return Err(ApiError::bad_request(format!(
-            "{spc:?} is not an SPC (1 to {MAX_SPC_LEN} letters or digits)"
-        )));
-    }
-    if !user.may_act_for(&spc) {
+    let spc = match Spc::new(spc.as_str()) {
+        Ok(parsed) if parsed.is_shaken_form() && spc.len() <= MAX_SPC_LEN => parsed,
+        _ => {
+            return Err(ApiError::bad_request(format!(
+                "{spc:?} is not an SPC (1 to {MAX_SPC_LEN} characters 0-9 A-Z)"
+            )));
+        }
+    };
+    if !user.may_act_for(spc.as_str()) {
         tracing::warn!(user = %user.user_id, spc = %spc, "dev token authority: SPC not allowed");
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -188,16 +190,15 @@ async fn token(
             crate::acme::TNAUTHLIST
         )));
     }
-    let der = decode_lenient(&req.atc.tkvalue).ok_or_else(|| {
-        ApiError::bad_request("atc.tkvalue is not base64 or base64url".to_string())
-    })?;
-    if der != spc_tnauthlist_der(&spc) {
+    let tnauthlist = TnAuthList::from_identifier_value(&req.atc.tkvalue)
+        .map_err(|e| ApiError::bad_request(format!("atc.tkvalue: {e}")))?;
+    if tnauthlist.single_spc() != Some(&spc) {
         return Err(ApiError::bad_request(format!(
             "atc.tkvalue must be a TNAuthList holding exactly spc: {spc}"
         )));
     }
     let token = pa.mint(&TokenRequest {
-        tnauthlist_der: der,
+        tnauthlist,
         fingerprint: req.atc.fingerprint,
         ca: req.atc.ca,
         ttl_secs: pa.config().token_ttl_secs,
@@ -235,63 +236,9 @@ async fn crl(State(pa): State<DevTokenAuthority>) -> Result<Response, ApiError> 
     Ok(([(header::CONTENT_TYPE, "application/pkix-crl")], der).into_response())
 }
 
-/// Base64 in either alphabet, padded or not (standards.md §2.1: the STI-PA's own `tkvalue` is
-/// padded standard base64, RFC 9448 says base64url).
-///
-/// Private until `jose::b64::decode_lenient` lands.
-fn decode_lenient(text: &str) -> Option<Vec<u8>> {
-    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-    let trimmed = text.trim_end_matches('=');
-    if text.len() - trimmed.len() > 2 || trimmed.is_empty() {
-        return None;
-    }
-    URL_SAFE_NO_PAD
-        .decode(trimmed)
-        .or_else(|_| STANDARD_NO_PAD.decode(trimmed))
-        .ok()
-}
-
-/// RFC 8226 §9 TNAuthorizationList holding one `spc` entry, with EXPLICIT tags:
-/// `30 L A0 L' 16 n <spc>`. The caller bounds `spc` to [`MAX_SPC_LEN`] so short lengths suffice.
-///
-/// Private until `tnauth::TnAuthList` lands (then: `from_der(..)?.single_spc()`).
-fn spc_tnauthlist_der(spc: &str) -> Vec<u8> {
-    let n = spc.len().min(MAX_SPC_LEN) as u8;
-    let mut out = vec![0x30, n + 4, 0xa0, n + 2, 0x16, n];
-    out.extend_from_slice(&spc.as_bytes()[..usize::from(n)]);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn spc_der_matches_rfc8226_vectors() {
-        // standards.md §1.2
-        assert_eq!(
-            hex::encode(spc_tnauthlist_der("1234")),
-            "3008a006160431323334"
-        );
-        assert_eq!(
-            hex::encode(spc_tnauthlist_der("709J")),
-            "3008a00616043730394a"
-        );
-    }
-
-    #[test]
-    fn lenient_base64_accepts_both_alphabets() {
-        let der = hex::decode("300FA20D160B3132313535353530313233").unwrap();
-        assert_eq!(decode_lenient("MA+iDRYLMTIxNTU1NTAxMjM=").unwrap(), der);
-        assert_eq!(decode_lenient("MA-iDRYLMTIxNTU1NTAxMjM").unwrap(), der);
-        assert_eq!(
-            decode_lenient("MAigBhYEMjgxSw==").unwrap(),
-            hex::decode("3008A00616043238314B").unwrap()
-        );
-        assert!(decode_lenient("").is_none());
-        assert!(decode_lenient("!!!!").is_none());
-        assert!(decode_lenient("MAigBhYEMjgxSw===").is_none());
-    }
 
     #[test]
     fn authorization_header_forms() {

@@ -6,12 +6,13 @@
 //! exactly like the tokens the production STI-PA issues, so a CA that accepts these accepts the
 //! real ones.
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::EcdsaKeyPair;
+use aws_lc_rs::digest;
 use base64::Engine;
-use serde::Serialize;
+use serde_json::{Map, Value, json};
 
 use super::PaError;
+use crate::jose::{self, EcSigner, PublicJwk};
+use crate::tnauth::TnAuthList;
 
 /// How the token names its signing certificate (RFC 7515 §4.1.5, §4.1.6).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -26,8 +27,8 @@ pub enum SignerRef {
 /// What to put in a token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRequest {
-    /// The TNAuthList the token authorizes, DER (RFC 8226 §9); `tkvalue` is its base64url.
-    pub tnauthlist_der: Vec<u8>,
+    /// The TNAuthList the token authorizes (RFC 8226 §9); `tkvalue` is its DER, base64url.
+    pub tnauthlist: TnAuthList,
     /// The ACME account key fingerprint, `"SHA256 AA:BB:.."` (RFC 9447 §3.1); any hex case on
     /// input, emitted uppercase.
     pub fingerprint: String,
@@ -39,37 +40,25 @@ pub struct TokenRequest {
     pub x5u_or_x5c: SignerRef,
 }
 
-/// The `atc` claim (RFC 9447 §3.1, RFC 9448 §5).
-#[derive(Debug, Serialize)]
-struct Atc<'a> {
-    tktype: &'a str,
-    tkvalue: String,
-    ca: bool,
-    fingerprint: String,
-}
-
-/// Claims in the STI-PA's order.
-#[derive(Debug, Serialize)]
-struct Claims<'a> {
-    exp: i64,
-    jti: String,
-    atc: Atc<'a>,
-}
-
-/// JOSE header in the STI-PA's order.
-#[derive(Debug, Serialize)]
-struct Header<'a> {
-    alg: &'static str,
-    typ: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    x5u: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    x5c: Option<Vec<String>>,
+impl TokenRequest {
+    /// A request for `account_key`'s account, fingerprinted as production SHAKEN clients do:
+    /// SHA-256 over the key's DER SubjectPublicKeyInfo (standards.md §2.5); signer by `x5u`.
+    pub fn new(tnauthlist: TnAuthList, account_key: &PublicJwk, ca: bool, ttl_secs: u64) -> Self {
+        let spki = account_key.spki_der();
+        let d = digest::digest(&digest::SHA256, &spki);
+        Self {
+            tnauthlist,
+            fingerprint: jose::fingerprint_text(d.as_ref()),
+            ca,
+            ttl_secs,
+            x5u_or_x5c: SignerRef::X5u,
+        }
+    }
 }
 
 /// Where the signer lives: its x5u URL and its chain (signer, root) for x5c.
 pub(crate) struct SignerContext<'a> {
-    pub key: &'a EcdsaKeyPair,
+    pub key: &'a EcSigner,
     pub x5u: &'a str,
     pub chain_der: [&'a [u8]; 2],
 }
@@ -87,9 +76,6 @@ pub(crate) fn mint(
     req: &TokenRequest,
     now: i64,
 ) -> Result<Minted, PaError> {
-    if req.tnauthlist_der.is_empty() {
-        return Err(PaError::InvalidRequest("empty TNAuthList".to_string()));
-    }
     if req.ttl_secs == 0 {
         return Err(PaError::InvalidRequest(
             "ttl_secs must be positive".to_string(),
@@ -101,80 +87,51 @@ pub(crate) fn mint(
         .checked_add(ttl)
         .ok_or_else(|| PaError::InvalidRequest("ttl_secs too large".to_string()))?;
     let fingerprint = normalize_fingerprint(&req.fingerprint)?;
-    let header = match req.x5u_or_x5c {
-        SignerRef::X5u => Header {
-            alg: "ES256",
-            typ: "JWT",
-            x5u: Some(signer.x5u),
-            x5c: None,
-        },
-        SignerRef::X5c => Header {
-            alg: "ES256",
-            typ: "JWT",
-            x5u: None,
-            x5c: Some(
-                signer
-                    .chain_der
-                    .iter()
-                    .map(|der| base64::engine::general_purpose::STANDARD.encode(der))
-                    .collect(),
-            ),
-        },
-    };
+    let mut header = Map::new();
+    header.insert("typ".into(), json!("JWT"));
+    match req.x5u_or_x5c {
+        SignerRef::X5u => {
+            header.insert("x5u".into(), json!(signer.x5u));
+        }
+        SignerRef::X5c => {
+            let chain: Vec<String> = signer
+                .chain_der
+                .iter()
+                .map(|der| base64::engine::general_purpose::STANDARD.encode(der))
+                .collect();
+            header.insert("x5c".into(), json!(chain));
+        }
+    }
     let jti = uuid::Uuid::new_v4().to_string();
-    let claims = Claims {
-        exp,
-        jti: jti.clone(),
-        atc: Atc {
-            tktype: crate::acme::TNAUTHLIST,
-            tkvalue: b64url(&req.tnauthlist_der),
-            ca: req.ca,
-            fingerprint,
+    let claims = json!({
+        "exp": exp,
+        "jti": jti,
+        "atc": {
+            "tktype": crate::acme::TNAUTHLIST,
+            "tkvalue": req.tnauthlist.to_identifier_value(),
+            "ca": req.ca,
+            "fingerprint": fingerprint,
         },
-    };
-    let token = sign_compact(signer.key, &header, &claims)?;
+    });
+    let token = sign_compact(signer.key, header, &claims)?;
     Ok(Minted { token, jti, exp })
 }
 
-/// RFC 7515 §7.1 compact serialization with ES256 (raw r||s, RFC 7518 §3.4).
-///
-/// Private until `jose::sign_compact` lands; the contract there is the same.
-pub(crate) fn sign_compact<H: Serialize, C: Serialize>(
-    key: &EcdsaKeyPair,
-    header: &H,
-    claims: &C,
+/// RFC 7515 §7.1 compact serialization with ES256 (`alg` is set by [`jose::sign_compact`]).
+pub(crate) fn sign_compact(
+    key: &EcSigner,
+    header: Map<String, Value>,
+    claims: &Value,
 ) -> Result<String, PaError> {
-    let header = serde_json::to_vec(header).map_err(PaError::crypto)?;
-    let claims = serde_json::to_vec(claims).map_err(PaError::crypto)?;
-    let signing_input = format!("{}.{}", b64url(&header), b64url(&claims));
-    let sig = key
-        .sign(&SystemRandom::new(), signing_input.as_bytes())
-        .map_err(PaError::crypto)?;
-    Ok(format!("{signing_input}.{}", b64url(sig.as_ref())))
+    jose::sign_compact(key, header, claims).map_err(PaError::crypto)
 }
 
-fn b64url(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Checks the `"SHA256 XX:XX:..."` form (32 hex pairs, any case) and returns it uppercase
-/// (standards.md §2.5).
+/// Checks the `"SHA256 XX:XX:..."` form (32 hex pairs, any case) and returns it in the canonical
+/// uppercase form (standards.md §2.5).
 pub(crate) fn normalize_fingerprint(text: &str) -> Result<String, PaError> {
-    let bad = || {
-        PaError::InvalidRequest(
-            "fingerprint must be \"SHA256 \" followed by 32 colon-separated hex pairs".to_string(),
-        )
-    };
-    let rest = text.strip_prefix("SHA256 ").ok_or_else(bad)?;
-    let pairs: Vec<&str> = rest.split(':').collect();
-    if pairs.len() != 32
-        || pairs
-            .iter()
-            .any(|p| p.len() != 2 || !p.bytes().all(|b| b.is_ascii_hexdigit()))
-    {
-        return Err(bad());
-    }
-    Ok(format!("SHA256 {}", rest.to_ascii_uppercase()))
+    let digest = jose::parse_fingerprint(text)
+        .map_err(|e| PaError::InvalidRequest(format!("fingerprint: {e}")))?;
+    Ok(jose::fingerprint_text(&digest))
 }
 
 #[cfg(test)]
@@ -189,7 +146,6 @@ mod tests {
             format!("SHA256 {}", vec!["AB"; 32].join(":"))
         );
         assert!(normalize_fingerprint("SHA256 AB:CD").is_err());
-        assert!(normalize_fingerprint(&lower.replace("SHA256 ", "sha256 ")).is_err());
         assert!(normalize_fingerprint(&lower.replacen("ab", "zz", 1)).is_err());
         assert!(normalize_fingerprint(&format!("{lower}:AB")).is_err());
     }

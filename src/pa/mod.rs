@@ -197,6 +197,25 @@ impl DevTokenAuthority {
         &self.inner.config
     }
 
+    /// The first user's id in `users.toml` (the `dev` user on a fresh setup; empty if none), for
+    /// the start-up banner.
+    pub fn dev_user(&self) -> &str {
+        self.inner
+            .config
+            .users
+            .first()
+            .map_or("", |u| u.user_id.as_str())
+    }
+
+    /// The first user's password in `users.toml` (empty if none), for the start-up banner.
+    pub fn dev_password(&self) -> &str {
+        self.inner
+            .config
+            .users
+            .first()
+            .map_or("", |u| u.password.as_str())
+    }
+
     /// The root certificate (the trust anchor a CA configures for these tokens), DER.
     pub fn root_der(&self) -> Vec<u8> {
         self.pki().root_der().to_vec()
@@ -205,6 +224,12 @@ impl DevTokenAuthority {
     /// The root certificate as PEM.
     pub fn root_pem(&self) -> String {
         to_pem("CERTIFICATE", self.pki().root_der())
+    }
+
+    /// The CRL issuer's Name, DER (the root's subject: the root signs the CRL), for a
+    /// cRLDistributionPoints `cRLIssuer` naming this CRL (RFC 5280 §4.2.1.13).
+    pub fn crl_issuer_name_der(&self) -> Result<Vec<u8>, PaError> {
+        self.pki().crl_issuer_name_der()
     }
 
     /// The current token-signing certificate, DER.
@@ -267,7 +292,7 @@ impl DevTokenAuthority {
             jti = %minted.jti,
             exp = minted.exp,
             ca = req.ca,
-            tnauthlist = %hex::encode(&req.tnauthlist_der),
+            tnauthlist = %req.tnauthlist,
             "dev token authority: minted an authority token"
         );
         Ok(minted.token)
@@ -300,9 +325,11 @@ impl DevTokenAuthority {
             "exp": now() + CA_LIST_LIFETIME,
             "trustList": list.pems,
         });
-        let header = serde_json::json!({"alg": "ES256", "typ": "JWT", "x5u": self.x5u()});
+        let mut header = serde_json::Map::new();
+        header.insert("typ".into(), serde_json::json!("JWT"));
+        header.insert("x5u".into(), serde_json::json!(self.x5u()));
         let pki = self.pki();
-        mint::sign_compact(pki.signer_key(), &header, &payload)
+        mint::sign_compact(pki.signer_key(), header, &payload)
     }
 
     /// Revokes the current token-signing certificate (listed in the reissued CRL) and switches to a

@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use base64::Engine;
 use der::Decode;
 use rcgen::string::PrintableString;
@@ -34,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::PaError;
+use crate::jose::EcSigner;
 use crate::x509::{pem_blocks, pem_certificates, to_pem};
 
 /// Subject CN of the dev authority's root.
@@ -92,7 +92,7 @@ pub(crate) struct Pki {
     root_der: Vec<u8>,
     root_key: KeyPair,
     signer_der: Vec<u8>,
-    signer_key: EcdsaKeyPair,
+    signer_key: EcSigner,
     crl_state: CrlState,
     crl_der: Vec<u8>,
 }
@@ -190,13 +190,24 @@ impl Pki {
     }
 
     /// The token-signing key.
-    pub fn signer_key(&self) -> &EcdsaKeyPair {
+    pub fn signer_key(&self) -> &EcSigner {
         &self.signer_key
     }
 
     /// The current CRL, DER.
     pub fn crl_der(&self) -> &[u8] {
         &self.crl_der
+    }
+
+    /// The CRL issuer's Name, DER: the root's subject (the root signs the CRL). What a certificate's
+    /// cRLDistributionPoints `cRLIssuer` names when it points at this CRL (RFC 5280 §4.2.1.13).
+    pub fn crl_issuer_name_der(&self) -> Result<Vec<u8>, PaError> {
+        use der::Encode;
+        let root = parse_cert(&self.root_der)?;
+        root.tbs_certificate()
+            .subject()
+            .to_der()
+            .map_err(|e| PaError::Stored(format!("root subject: {e}")))
     }
 
     /// The serial number (INTEGER content bytes) of the current token-signing certificate.
@@ -300,9 +311,8 @@ fn generate_key() -> Result<KeyPair, PaError> {
     KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(PaError::crypto)
 }
 
-fn ecdsa_key(key: &KeyPair) -> Result<EcdsaKeyPair, PaError> {
-    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, key.serialized_der())
-        .map_err(PaError::crypto)
+fn ecdsa_key(key: &KeyPair) -> Result<EcSigner, PaError> {
+    EcSigner::from_der(key.serialized_der()).map_err(PaError::crypto)
 }
 
 /// RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING value. rcgen's default is a

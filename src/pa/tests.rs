@@ -3,6 +3,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
+use std::str::FromStr;
 
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 use axum::body::Body;
@@ -30,7 +31,7 @@ fn b64url_decode(s: &str) -> Vec<u8> {
 
 fn request(tnauth_hex: &str) -> TokenRequest {
     TokenRequest {
-        tnauthlist_der: hex::decode(tnauth_hex).unwrap(),
+        tnauthlist: crate::tnauth::TnAuthList::from_der(&hex::decode(tnauth_hex).unwrap()).unwrap(),
         fingerprint: fp(),
         ca: false,
         ttl_secs: 600,
@@ -201,6 +202,63 @@ fn minted_token_verifies_and_has_the_sti_pa_shape() {
 }
 
 #[test]
+fn jose_parses_and_verifies_minted_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let pa = DevTokenAuthority::load_or_init(dir.path(), BASE).unwrap();
+    let account = crate::jose::EcSigner::generate().unwrap();
+    let list: crate::tnauth::TnAuthList = "spc:709J".parse().unwrap();
+    let req = TokenRequest::new(list.clone(), &account.public_jwk(), false, 300);
+    // standards.md §2.5: SHA-256 over the account key's DER SubjectPublicKeyInfo.
+    let spki_digest =
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &account.public_jwk().spki_der());
+    assert_eq!(
+        req.fingerprint,
+        crate::jose::fingerprint_text(spki_digest.as_ref())
+    );
+    assert_eq!(req.x5u_or_x5c, SignerRef::X5u);
+
+    let jws = crate::jose::CompactJws::parse(&pa.mint(&req).unwrap()).unwrap();
+    assert_eq!(jws.alg, "ES256");
+    assert_eq!(jws.typ.as_deref(), Some("JWT"));
+    assert_eq!(jws.x5u.as_deref(), Some(pa.x5u().as_str()));
+    assert!(jws.crit.is_empty());
+    let signer = x509_cert::Certificate::from_der(&pa.signer_der()).unwrap();
+    let spki = signer
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .unwrap();
+    jws.verify_es256_spki(&spki).unwrap();
+    let root = x509_cert::Certificate::from_der(&pa.root_der()).unwrap();
+    let root_spki = root
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .unwrap();
+    assert!(jws.verify_es256_spki(&root_spki).is_err());
+    let tkvalue = jws.claims["atc"]["tkvalue"].as_str().unwrap();
+    assert_eq!(
+        crate::tnauth::TnAuthList::from_identifier_value(tkvalue).unwrap(),
+        list
+    );
+}
+
+#[test]
+fn banner_user_and_crl_issuer_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let pa = DevTokenAuthority::load_or_init(dir.path(), BASE).unwrap();
+    assert_eq!(pa.dev_user(), "dev");
+    assert_eq!(pa.dev_password(), pa.config().users[0].password);
+    let text = std::fs::read_to_string(dir.path().join(USERS_FILE)).unwrap();
+    assert!(text.contains(pa.dev_password()));
+    let crl = <x509_cert::crl::CertificateList>::from_der(&pa.crl_der().unwrap()).unwrap();
+    assert_eq!(
+        pa.crl_issuer_name_der().unwrap(),
+        crl.tbs_cert_list.issuer.to_der().unwrap()
+    );
+}
+
+#[test]
 fn x5c_and_ca_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let pa = DevTokenAuthority::load_or_init(dir.path(), BASE).unwrap();
@@ -233,9 +291,6 @@ fn mint_refuses_bad_requests() {
     assert!(matches!(pa.mint(&req), Err(PaError::InvalidRequest(_))));
     let mut req = request(SPC_1234);
     req.ttl_secs = 0;
-    assert!(matches!(pa.mint(&req), Err(PaError::InvalidRequest(_))));
-    let mut req = request(SPC_1234);
-    req.tnauthlist_der.clear();
     assert!(matches!(pa.mint(&req), Err(PaError::InvalidRequest(_))));
     // An expired token can be minted on purpose.
     let token = pa.mint_at(&request(SPC_1234), 1_000).unwrap();
@@ -602,13 +657,26 @@ async fn http_wrong_spc_and_bad_tkvalue() {
         .await;
         assert_error(status, &body, StatusCode::BAD_REQUEST);
     }
-    // An SPC that is not letters and digits.
+    // SPCs that are not of the SHAKEN form [0-9A-Z]+.
+    for path in ["12%2034", "abcd", "12345678901234567"] {
+        let (status, _, body) = call(
+            &pa,
+            "POST",
+            &format!("/api/v1/account/{path}/token"),
+            Some(&access),
+            Some(atc("MAigBhYEMTIzNA")),
+        )
+        .await;
+        assert_error(status, &body, StatusCode::BAD_REQUEST);
+    }
+    // A list holding the SPC and a number is not an SPC token request.
+    let spc_and_tn = crate::tnauth::TnAuthList::from_str("spc:1234,tn:12155550123").unwrap();
     let (status, _, body) = call(
         &pa,
         "POST",
-        "/api/v1/account/12%2034/token",
+        "/api/v1/account/1234/token",
         Some(&access),
-        Some(atc("MAigBhYEMTIzNA")),
+        Some(atc(&spc_and_tn.to_identifier_value())),
     )
     .await;
     assert_error(status, &body, StatusCode::BAD_REQUEST);
