@@ -236,3 +236,5 @@ pub(crate) fn directory_string(value: &der::asn1::Any) -> Option<String> {
         _ => None,
     }
 }
+#[cfg(test)]
+mod fixtures_tests;
