@@ -544,3 +544,6 @@ pub(crate) fn verify_signed_by(cert_der: &[u8], issuer_key: &[u8]) -> Result<(),
         .verify(tbs, sig)
         .map_err(|_| "signature does not verify".to_string())
 }
+
+#[cfg(test)]
+mod tests;
