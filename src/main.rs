@@ -1,1 +1,2 @@
+//! The `stica` binary (WIP: wired once the role modules land).
 fn main() {}

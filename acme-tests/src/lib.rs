@@ -1,1 +1,1 @@
-//! Helpers shared by the end-to-end tests: start the real binary, drive it.
+//! End-to-end test helpers (WIP).
