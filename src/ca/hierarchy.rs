@@ -189,6 +189,42 @@ pub(crate) fn read_cert(path: &Path) -> Result<Vec<u8>, CaError> {
         .ok_or_else(|| CaError::BadHierarchy(format!("{}: no certificate", path.display())))
 }
 
+/// The DER `Name` for a distribution point's `cRLIssuer` (policy `issuance.crl_issuer`): the
+/// issuer of a CRL (`X509 CRL` PEM block or DER CertificateList) or the subject of a certificate
+/// (`CERTIFICATE` PEM block or DER), copied byte for byte (ATIS-1000080 §6.4.1: the STI-PA CRL's
+/// issuer as encoded).
+pub fn name_from_file(path: &Path) -> Result<Vec<u8>, CaError> {
+    use der::{Decode, Encode};
+
+    let bytes = std::fs::read(path).map_err(|source| CaError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bad = |m: String| CaError::Config(format!("{}: {m}", path.display()));
+    let from_crl = |der: &[u8]| {
+        <x509_cert::crl::CertificateList>::from_der(der)
+            .and_then(|crl| crl.tbs_cert_list.issuer.to_der())
+    };
+    let from_cert = |der: &[u8]| {
+        x509_cert::Certificate::from_der(der).and_then(|c| c.tbs_certificate().subject().to_der())
+    };
+    if bytes.first() == Some(&0x30) {
+        return from_crl(&bytes)
+            .or_else(|_| from_cert(&bytes))
+            .map_err(|e| bad(format!("neither a DER CRL nor a DER certificate: {e}")));
+    }
+    if let Some(der) = crate::x509::pem_blocks(&bytes, "X509 CRL")
+        .map_err(bad)?
+        .first()
+    {
+        return from_crl(der).map_err(|e| bad(format!("bad CRL: {e}")));
+    }
+    if let Some(der) = crate::x509::pem_certificates(&bytes).map_err(bad)?.first() {
+        return from_cert(der).map_err(|e| bad(format!("bad certificate: {e}")));
+    }
+    Err(bad("no X509 CRL or CERTIFICATE block".into()))
+}
+
 /// Creates a public file that must not exist yet.
 fn write_new(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;

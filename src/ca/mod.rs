@@ -31,7 +31,7 @@ use crate::error::{Error, ErrorKind};
 use crate::lint::{self, Finding, LintContext};
 use crate::policy::Policy;
 
-pub use hierarchy::{HierarchyPaths, init_hierarchy};
+pub use hierarchy::{HierarchyPaths, init_hierarchy, name_from_file};
 pub use signer::{KeyFileSigner, Signer, SignerError};
 
 use signer::RcgenKey;
@@ -153,8 +153,8 @@ pub struct IssuanceRequest {
     pub profile: Profile,
     /// The subject's DER SubjectPublicKeyInfo (from the CSR).
     pub spki_der: Vec<u8>,
-    /// The DER TNAuthorizationList (the authorized identifier), copied into the certificate.
-    /// Deviation from the contract until `crate::tnauth` lands: DER bytes, not a `TnAuthList`.
+    /// The DER TNAuthorizationList (the order's identifier, DER-equal to the CSR's and the token's),
+    /// copied into the certificate byte for byte; it must be exactly one SHAKEN SPC.
     pub tnauthlist_der: Vec<u8>,
     /// Subject `O`: the legal name of the service provider (from the account binding).
     pub organization: String,
@@ -381,8 +381,10 @@ impl Ca {
     pub fn prepare(&self, req: IssuanceRequest) -> Result<Prepared, CaError> {
         let Profile::ShakenSpc = req.profile;
         let subject_key = csr::p256_public_key(&req.spki_der).map_err(CaError::BadKey)?;
-        let spc =
-            lint::tnauth_shim::single_spc(&req.tnauthlist_der).map_err(CaError::BadRequest)?;
+        let spc = lint::shaken_spc(&req.tnauthlist_der)
+            .map_err(CaError::BadRequest)?
+            .as_str()
+            .to_string();
         let not_before = req.not_before.max(self.issuer_not_before);
         let not_after = req.not_after.min(self.issuer_not_after);
         if not_before >= not_after {

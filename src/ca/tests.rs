@@ -547,3 +547,54 @@ fn verify_signed_by_on_the_martini_chain() {
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
+
+#[test]
+fn crl_issuer_name_from_crl_and_certificate_files() {
+    let dir = tempfile::tempdir().unwrap();
+    init_hierarchy(dir.path(), "stica test").unwrap();
+    let paths = HierarchyPaths::new(dir.path());
+    let root_der = hierarchy::read_cert(&paths.root_cert).unwrap();
+    let root_subject = x509_cert::Certificate::from_der(&root_der)
+        .unwrap()
+        .tbs_certificate()
+        .subject()
+        .to_der()
+        .unwrap();
+    // certificate, PEM and DER: its subject
+    assert_eq!(name_from_file(&paths.root_cert).unwrap(), root_subject);
+    let der_path = dir.path().join("root.der");
+    std::fs::write(&der_path, &root_der).unwrap();
+    assert_eq!(name_from_file(&der_path).unwrap(), root_subject);
+    // CRL, PEM and DER: its issuer
+    let root_key: Arc<dyn Signer> = Arc::new(KeyFileSigner::load(&paths.root_key).unwrap());
+    let issuer = rcgen::Issuer::from_ca_cert_der(
+        &rustls::pki_types::CertificateDer::from(root_der.as_slice()),
+        signer::RcgenKey(root_key),
+    )
+    .unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let crl = rcgen::CertificateRevocationListParams {
+        this_update: now,
+        next_update: now + time::Duration::days(1),
+        crl_number: rcgen::SerialNumber::from_slice(&[1]),
+        issuing_distribution_point: None,
+        revoked_certs: vec![],
+        key_identifier_method: rcgen::KeyIdMethod::PreSpecified(vec![1; 20]),
+    }
+    .signed_by(&issuer)
+    .unwrap();
+    let crl_pem = dir.path().join("ca.crl.pem");
+    std::fs::write(&crl_pem, crate::x509::to_pem("X509 CRL", crl.der())).unwrap();
+    assert_eq!(name_from_file(&crl_pem).unwrap(), root_subject);
+    let crl_der = dir.path().join("ca.crl");
+    std::fs::write(&crl_der, crl.der()).unwrap();
+    assert_eq!(name_from_file(&crl_der).unwrap(), root_subject);
+    // nothing usable
+    let junk = dir.path().join("junk");
+    std::fs::write(&junk, "hello").unwrap();
+    assert!(matches!(name_from_file(&junk), Err(CaError::Config(_))));
+    assert!(matches!(
+        name_from_file(&dir.path().join("missing")),
+        Err(CaError::Io { .. })
+    ));
+}

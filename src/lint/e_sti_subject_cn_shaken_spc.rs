@@ -4,8 +4,7 @@
 //! ATIS-1000080 v005 §6.4.1.1 / US SHAKEN CP v1.4 §3.1: the end-entity CN "shall" be `SHAKEN`
 //! followed by a single space and the SPC (standards.md §3.2; zlint `e_sti_subject_cn`).
 
-use super::tnauth_shim::single_spc;
-use super::{Cert, Level, Rule, directory_string, sti_end_entity};
+use super::{Cert, Level, Rule, directory_string, shaken_spc, sti_end_entity};
 use crate::ca::oid;
 
 pub(crate) const RULE: Rule = Rule {
@@ -18,7 +17,7 @@ pub(crate) const RULE: Rule = Rule {
 
 fn check(c: &Cert<'_>) -> Result<(), String> {
     let tn = c.required(oid::TN_AUTH_LIST, "TNAuthList")?;
-    let spc = single_spc(tn.extn_value.as_bytes())
+    let spc = shaken_spc(tn.extn_value.as_bytes())
         .map_err(|e| format!("cannot check the CN against the SPC: {e}"))?;
     let cn = c
         .cert
@@ -28,7 +27,7 @@ fn check(c: &Cert<'_>) -> Result<(), String> {
         .find(|a| a.oid == oid::AT_COMMON_NAME)
         .and_then(|a| directory_string(&a.value))
         .ok_or("subject has no CN")?;
-    let expected = crate::ca::shaken_spc::common_name(&spc);
+    let expected = crate::ca::shaken_spc::common_name(spc.as_str());
     if cn == expected {
         Ok(())
     } else {

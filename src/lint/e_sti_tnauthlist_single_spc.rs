@@ -5,8 +5,7 @@
 //! (no TNs or ranges; standards.md §3.2); RFC 8226 §9 (EXPLICIT tags); non-critical as in every
 //! production certificate (a critical one fails `openssl verify`).
 
-use super::tnauth_shim::single_spc;
-use super::{Cert, Level, Rule, sti_end_entity};
+use super::{Cert, Level, Rule, shaken_spc, sti_end_entity};
 use crate::ca::oid;
 
 pub(crate) const RULE: Rule = Rule {
@@ -22,7 +21,7 @@ fn check(c: &Cert<'_>) -> Result<(), String> {
     if e.critical {
         return Err("TNAuthList is critical".into());
     }
-    single_spc(e.extn_value.as_bytes()).map(|_| ())
+    shaken_spc(e.extn_value.as_bytes()).map(|_| ())
 }
 
 #[cfg(test)]

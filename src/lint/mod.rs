@@ -21,7 +21,6 @@ mod e_sti_subject_key_p256;
 mod e_sti_tnauthlist_single_spc;
 mod e_sti_validity_ordered;
 mod e_sti_version_3;
-pub(crate) mod tnauth_shim;
 
 use std::fmt;
 
@@ -31,6 +30,7 @@ use x509_cert::Certificate;
 use x509_cert::ext::Extension;
 
 use crate::ca::Profile;
+use crate::tnauth::{Spc, TnAuthList};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -238,3 +238,26 @@ pub(crate) fn directory_string(value: &der::asn1::Any) -> Option<String> {
 }
 #[cfg(test)]
 mod fixtures_tests;
+
+/// The SPC of a DER TNAuthList that is exactly one SPC entry of the SHAKEN form `[0-9A-Z]+`
+/// (ATIS-1000080 v005 §6.4.1): what an SPC certificate's TNAuthList must be.
+pub(crate) fn shaken_spc(der_bytes: &[u8]) -> Result<Spc, String> {
+    let list = TnAuthList::from_der(der_bytes).map_err(|e| e.to_string())?;
+    let Some(spc) = list.single_spc() else {
+        return Err(match list.entries() {
+            [_] => "the only TNAuthList entry is not an SPC".to_string(),
+            entries => format!(
+                "TNAuthList has {} entries, an SPC certificate needs exactly one SPC",
+                entries.len()
+            ),
+        });
+    };
+    if spc.is_shaken_form() {
+        Ok(spc.clone())
+    } else {
+        Err(format!(
+            "SPC {:?} is not of the form [0-9A-Z]+",
+            spc.as_str()
+        ))
+    }
+}
