@@ -598,3 +598,11 @@ fn crl_issuer_name_from_crl_and_certificate_files() {
         Err(CaError::Io { .. })
     ));
 }
+
+#[test]
+fn ca_and_prepared_can_cross_await_points() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Ca>();
+    send_sync::<Prepared>();
+    send_sync::<CaError>();
+}
