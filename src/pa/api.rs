@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{DevTokenAuthority, PaError, SignerRef, TokenRequest};
+use super::{DevTokenAuthority, PaError, TokenRequest};
 use crate::tnauth::{Spc, TnAuthList};
 
 /// Request bodies are small JSON objects; anything bigger is refused with 413.
@@ -202,7 +202,7 @@ async fn token(
         fingerprint: req.atc.fingerprint,
         ca: req.atc.ca,
         ttl_secs: pa.config().token_ttl_secs,
-        x5u_or_x5c: SignerRef::X5u,
+        x5u_or_x5c: pa.default_signer_ref(),
     })?;
     tracing::info!(user = %user.user_id, spc = %spc, ca = req.atc.ca, "dev token authority: SPC token issued");
     Ok(axum::Json(json!({

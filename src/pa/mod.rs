@@ -177,6 +177,17 @@ impl DevTokenAuthority {
         &self.inner.base_url
     }
 
+    /// How tokens name their signer by default: `x5u` when the authority is served over https
+    /// (as the STI-PA does), `x5c` over plain http, so that a verifier with safe defaults (https-only
+    /// x5u, no loopback fetches) accepts dev tokens without a `danger_` switch.
+    pub fn default_signer_ref(&self) -> SignerRef {
+        if self.inner.base_url.starts_with("https://") {
+            SignerRef::X5u
+        } else {
+            SignerRef::X5c
+        }
+    }
+
     /// The tokens' `x5u`: `<base_url>/cert.pem`.
     pub fn x5u(&self) -> String {
         format!("{}/cert.pem", self.inner.base_url)
