@@ -39,7 +39,7 @@ use crate::acme::{AuthzStatus, ChallengeStatus, OrderStatus};
 use crate::error::{Error, ErrorKind};
 
 pub use model::{
-    Account, Authz, CertificateRecord, Challenge, ChallengeResult, EabKey, Order, TokenUse,
+    Account, Authz, CertificateRecord, Challenge, ChallengeOutcome, EabKey, Order, TokenUse,
 };
 
 use entity::{account, authz, certificate, challenge, eab_key, order, token, used_nonce};
@@ -255,24 +255,39 @@ impl Storage {
 
     // ---- accounts (RFC 8555 §7.3) ----
 
-    /// Stores a new account. When `eab_kid` is set, the EAB key is bound to it in the same
-    /// transaction (RFC 8555 §7.3.4: a binding serves one account): an unknown kid is
-    /// `NotFound("external account binding")`, a key bound already is a `Conflict` on the kid.
-    /// A key used by another account is a `Conflict` carrying that account's id.
+    /// Stores a new account; binds `account.eab_kid` if set, as
+    /// [`Self::insert_account_with_eab`] does.
     pub async fn insert_account(&self, account: &Account) -> Result<(), SaError> {
+        self.insert_account_with_eab(account, account.eab_kid.as_deref())
+            .await
+    }
+
+    /// Stores a new account and, when `eab_kid` is given, binds that EAB key to it in the same
+    /// transaction (RFC 8555 §7.3.4: a binding serves one account; `account.eab_kid` must name
+    /// the same key). An unknown kid is `NotFound("external account binding")`, a key bound
+    /// already is a `Conflict` on the kid, and a key used by another account is a `Conflict`
+    /// carrying that account's id; in every failure no account is stored.
+    pub async fn insert_account_with_eab(
+        &self,
+        account: &Account,
+        eab_kid: Option<&str>,
+    ) -> Result<(), SaError> {
+        if account.eab_kid.as_deref() != eab_kid {
+            return Err(inconsistent("account eab_kid differs from the key to bind"));
+        }
         let txn = self.begin_write().await?;
         let r = async {
             account::Entity::insert(account::ActiveModel::from(account))
                 .exec_without_returning(&txn)
                 .await?;
-            if let Some(kid) = &account.eab_kid {
+            if let Some(kid) = eab_kid {
                 let bound = bind_eab_in(&txn, kid, &account.id).await?;
                 if !bound {
                     return Err(match eab_key::Entity::find_by_id(kid).one(&txn).await? {
                         None => SaError::NotFound("external account binding"),
                         Some(_) => SaError::Conflict {
                             what: "external account binding already used",
-                            id: kid.clone(),
+                            id: kid.to_string(),
                         },
                     });
                 }
@@ -499,46 +514,60 @@ impl Storage {
     }
 
     /// Applies a validation outcome in one transaction (RFC 8555 §7.1.6 state machine):
-    /// the challenge becomes valid or invalid (with its error, RFC 8555 §8); its authorization
-    /// follows; the order becomes `ready` once all its authorizations are valid, or `invalid`
-    /// (carrying the error) when one fails. Returns false, changing nothing, if the challenge or
-    /// its authorization is no longer pending (another request or replica got there first).
-    pub async fn record_challenge_result(&self, result: &ChallengeResult) -> Result<bool, SaError> {
+    /// the challenge becomes valid (validated at `now`) or invalid (with its error, RFC 8555 §8);
+    /// its authorization follows, recording the token's grant; the order becomes `ready` once all
+    /// its authorizations are valid, or `invalid` (carrying the error) when one fails.
+    ///
+    /// `authz_id` and `order_id` must be the challenge's. Returns false, changing nothing, if the
+    /// challenge or its authorization is no longer pending (another request or replica got there
+    /// first); a missing challenge is `NotFound`.
+    pub async fn record_challenge_result(
+        &self,
+        challenge_id: &str,
+        authz_id: &str,
+        order_id: &str,
+        outcome: &ChallengeOutcome,
+        now: i64,
+    ) -> Result<bool, SaError> {
         let txn = self.begin_write().await?;
         let r = async {
-            let ch = challenge::Entity::find_by_id(&result.challenge_id)
+            let ch = challenge::Entity::find_by_id(challenge_id)
                 .one(&txn)
                 .await?
                 .ok_or(SaError::NotFound("challenge"))?;
-            let order_id = authz::Entity::find_by_id(&ch.authz_id)
-                .one(&txn)
-                .await?
-                .ok_or_else(|| inconsistent("challenge without authorization"))?
-                .order_id;
-            if !lock_order(&txn, &order_id).await? {
-                return Err(inconsistent("authorization without order"));
+            if ch.authz_id != authz_id {
+                return Err(inconsistent("challenge belongs to another authorization"));
             }
-            // Re-read under the order lock: a concurrent writer to this order has committed.
-            let az = authz::Entity::find_by_id(&ch.authz_id)
+            if !lock_order(&txn, order_id).await? {
+                return Err(SaError::NotFound("order"));
+            }
+            // Read under the order lock: a concurrent writer to this order has committed.
+            let az = authz::Entity::find_by_id(authz_id)
                 .one(&txn)
                 .await?
                 .ok_or_else(|| inconsistent("challenge without authorization"))?;
+            if az.order_id != order_id {
+                return Err(inconsistent("authorization belongs to another order"));
+            }
             if az.status != AuthzStatus::Pending.as_str() {
                 return Ok(false);
             }
-            let (ch_status, az_status) = if result.valid {
-                (ChallengeStatus::Valid, AuthzStatus::Valid)
-            } else {
-                (ChallengeStatus::Invalid, AuthzStatus::Invalid)
+            let (ch_status, az_status, validated_at, error) = match outcome {
+                ChallengeOutcome::Valid { .. } => {
+                    (ChallengeStatus::Valid, AuthzStatus::Valid, Some(now), None)
+                }
+                ChallengeOutcome::Invalid { error } => (
+                    ChallengeStatus::Invalid,
+                    AuthzStatus::Invalid,
+                    None,
+                    Some(error.clone()),
+                ),
             };
             let updated = challenge::Entity::update_many()
                 .col_expr(challenge::Column::Status, Expr::value(ch_status.as_str()))
-                .col_expr(
-                    challenge::Column::ValidatedAt,
-                    Expr::value(result.validated_at),
-                )
-                .col_expr(challenge::Column::Error, Expr::value(result.error.clone()))
-                .filter(challenge::Column::Id.eq(&result.challenge_id))
+                .col_expr(challenge::Column::ValidatedAt, Expr::value(validated_at))
+                .col_expr(challenge::Column::Error, Expr::value(error.clone()))
+                .filter(challenge::Column::Id.eq(challenge_id))
                 .filter(challenge::Column::Status.is_in([
                     ChallengeStatus::Pending.as_str(),
                     ChallengeStatus::Processing.as_str(),
@@ -548,42 +577,49 @@ impl Storage {
             if updated.rows_affected != 1 {
                 return Ok(false);
             }
-            authz::Entity::update_many()
+            let mut update = authz::Entity::update_many()
                 .col_expr(authz::Column::Status, Expr::value(az_status.as_str()))
-                .col_expr(authz::Column::CaGrant, Expr::value(result.ca_grant))
-                .col_expr(
-                    authz::Column::TokenJti,
-                    Expr::value(result.token_jti.clone()),
-                )
-                .col_expr(authz::Column::TokenExp, Expr::value(result.token_exp))
-                .filter(authz::Column::Id.eq(&az.id))
-                .exec(&txn)
-                .await?;
-            if result.valid {
-                let not_valid = authz::Entity::find()
-                    .filter(authz::Column::OrderId.eq(&order_id))
-                    .filter(authz::Column::Status.ne(AuthzStatus::Valid.as_str()))
-                    .count(&txn)
-                    .await?;
-                if not_valid == 0 {
+                .filter(authz::Column::Id.eq(authz_id));
+            if let ChallengeOutcome::Valid {
+                ca_grant,
+                token_jti,
+                token_exp,
+            } = outcome
+            {
+                update = update
+                    .col_expr(authz::Column::CaGrant, Expr::value(*ca_grant))
+                    .col_expr(authz::Column::TokenJti, Expr::value(token_jti.clone()))
+                    .col_expr(authz::Column::TokenExp, Expr::value(*token_exp));
+            }
+            update.exec(&txn).await?;
+            match error {
+                None => {
+                    let not_valid = authz::Entity::find()
+                        .filter(authz::Column::OrderId.eq(order_id))
+                        .filter(authz::Column::Status.ne(AuthzStatus::Valid.as_str()))
+                        .count(&txn)
+                        .await?;
+                    if not_valid == 0 {
+                        set_order_status(
+                            &txn,
+                            order_id,
+                            &[OrderStatus::Pending],
+                            OrderStatus::Ready,
+                            None,
+                        )
+                        .await?;
+                    }
+                }
+                Some(error) => {
                     set_order_status(
                         &txn,
-                        &order_id,
+                        order_id,
                         &[OrderStatus::Pending],
-                        OrderStatus::Ready,
-                        None,
+                        OrderStatus::Invalid,
+                        Some(error),
                     )
                     .await?;
                 }
-            } else {
-                set_order_status(
-                    &txn,
-                    &order_id,
-                    &[OrderStatus::Pending],
-                    OrderStatus::Invalid,
-                    result.error.clone(),
-                )
-                .await?;
             }
             Ok(true)
         }
@@ -718,6 +754,20 @@ impl Storage {
             ],
             OrderStatus::Invalid,
             Some(error.to_string()),
+        )
+        .await?)
+    }
+
+    /// Expires an order that is still `pending` or `ready` (RFC 8555 §7.1.6: past `expires`
+    /// it becomes `invalid`). False if it was in another state (for example a finalize claimed
+    /// it first).
+    pub async fn expire_order(&self, order_id: &str) -> Result<bool, SaError> {
+        Ok(set_order_status(
+            &self.db,
+            order_id,
+            &[OrderStatus::Pending, OrderStatus::Ready],
+            OrderStatus::Invalid,
+            None,
         )
         .await?)
     }

@@ -169,21 +169,21 @@ pub enum TokenUse {
 /// The authorization follows the challenge (RFC 8555 §7.1.6: one valid challenge makes it valid,
 /// a failed one makes it invalid) and the order follows its authorizations.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChallengeResult {
-    /// The challenge that was answered.
-    pub challenge_id: String,
-    /// `true` when the response proved control.
-    pub valid: bool,
-    /// When it was validated (set for a valid result).
-    pub validated_at: Option<i64>,
-    /// Problem document JSON for a failed result; also becomes the order's error.
-    pub error: Option<String>,
-    /// The token's `ca` claim (RFC 9448 §4).
-    pub ca_grant: Option<bool>,
-    /// The token's `jti`.
-    pub token_jti: Option<String>,
-    /// The token's `exp`.
-    pub token_exp: Option<i64>,
+pub enum ChallengeOutcome {
+    /// The Authority Token proved control (RFC 9447 §3, RFC 9448 §5).
+    Valid {
+        /// The token's `ca` claim (RFC 9448 §4): whether it grants a CA certificate.
+        ca_grant: bool,
+        /// The token's `jti`.
+        token_jti: String,
+        /// The token's `exp`.
+        token_exp: i64,
+    },
+    /// Validation failed.
+    Invalid {
+        /// The problem document JSON, stored on the challenge (RFC 8555 §8) and the order.
+        error: String,
+    },
 }
 
 fn corrupt(what: &str, value: &str) -> DbErr {

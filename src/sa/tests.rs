@@ -88,16 +88,29 @@ fn order_set(account_id: &str, created_at: i64) -> (Order, Authz, Challenge) {
     (order, authz, challenge)
 }
 
-fn valid_result(challenge_id: &str) -> ChallengeResult {
-    ChallengeResult {
-        challenge_id: challenge_id.to_string(),
-        valid: true,
-        validated_at: Some(1_500),
-        error: None,
-        ca_grant: Some(false),
-        token_jti: Some("jti-1".to_string()),
-        token_exp: Some(9_999),
+fn valid() -> ChallengeOutcome {
+    ChallengeOutcome::Valid {
+        ca_grant: false,
+        token_jti: "jti-1".to_string(),
+        token_exp: 9_999,
     }
+}
+
+fn invalid(problem: &str) -> ChallengeOutcome {
+    ChallengeOutcome::Invalid {
+        error: problem.to_string(),
+    }
+}
+
+/// Records `outcome` for the challenge at t=1500.
+async fn answer(
+    s: &Storage,
+    authz: &Authz,
+    ch: &Challenge,
+    outcome: &ChallengeOutcome,
+) -> Result<bool, SaError> {
+    s.record_challenge_result(&ch.id, &authz.id, &authz.order_id, outcome, 1_500)
+        .await
 }
 
 fn cert(order: &Order, serial: &str) -> CertificateRecord {
@@ -121,11 +134,7 @@ async fn ready_order(s: &Storage) -> (Account, Order) {
     s.insert_account(&acct).await.unwrap();
     let (order, authz, ch) = order_set(&acct.id, 1_000);
     s.create_order(&order, &authz, &ch).await.unwrap();
-    assert!(
-        s.record_challenge_result(&valid_result(&ch.id))
-            .await
-            .unwrap()
-    );
+    assert!(answer(s, &authz, &ch, &valid()).await.unwrap());
     let order = s.order(&order.id).await.unwrap().unwrap();
     assert_eq!(order.status, OrderStatus::Ready);
     (acct, order)
@@ -456,6 +465,11 @@ async fn insert_account_binds_eab_atomically() {
         s.eab("kid-1").await.unwrap().unwrap().account_id,
         Some(a.id.clone())
     );
+    // The explicit form must agree with the record.
+    let mut d = account(1_003);
+    d.eab_kid = Some("kid-2".into());
+    assert!(s.insert_account_with_eab(&d, None).await.is_err());
+    assert_eq!(s.account(&d.id).await.unwrap(), None);
     assert_eq!(
         s.account(&a.id).await.unwrap().unwrap().eab_kid.as_deref(),
         Some("kid-1")
@@ -587,9 +601,12 @@ async fn valid_challenge_makes_authz_valid_and_order_ready() {
     s.insert_account(&a).await.unwrap();
     let (order, authz, ch) = order_set(&a.id, 1_000);
     s.create_order(&order, &authz, &ch).await.unwrap();
-    let mut result = valid_result(&ch.id);
-    result.ca_grant = Some(true);
-    assert!(s.record_challenge_result(&result).await.unwrap());
+    let grant = ChallengeOutcome::Valid {
+        ca_grant: true,
+        token_jti: "jti-1".to_string(),
+        token_exp: 9_999,
+    };
+    assert!(answer(s, &authz, &ch, &grant).await.unwrap());
 
     let ch2 = s.challenge(&ch.id).await.unwrap().unwrap();
     assert_eq!(ch2.status, ChallengeStatus::Valid);
@@ -605,10 +622,8 @@ async fn valid_challenge_makes_authz_valid_and_order_ready() {
     );
 
     // Final states stay final: a second answer changes nothing.
-    let mut late = valid_result(&ch.id);
-    late.valid = false;
-    late.error = Some("{}".into());
-    assert!(!s.record_challenge_result(&late).await.unwrap());
+    assert!(!answer(s, &authz, &ch, &invalid("{}")).await.unwrap());
+    assert!(!answer(s, &authz, &ch, &valid()).await.unwrap());
     assert_eq!(
         s.challenge(&ch.id).await.unwrap().unwrap().status,
         ChallengeStatus::Valid
@@ -618,10 +633,25 @@ async fn valid_challenge_makes_authz_valid_and_order_ready() {
         OrderStatus::Ready
     );
 
+    let mut ghost = ch.clone();
+    ghost.id = "nope".into();
     assert!(matches!(
-        s.record_challenge_result(&valid_result("nope")).await,
+        answer(s, &authz, &ghost, &valid()).await,
         Err(SaError::NotFound(_))
     ));
+    // Ids that do not belong together are refused.
+    let (o2, z2, c2) = order_set(&a.id, 1_000);
+    s.create_order(&o2, &z2, &c2).await.unwrap();
+    assert!(answer(s, &authz, &c2, &valid()).await.is_err());
+    assert!(
+        s.record_challenge_result(&c2.id, &z2.id, &order.id, &valid(), 1_500)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        s.challenge(&c2.id).await.unwrap().unwrap().status,
+        ChallengeStatus::Pending
+    );
     t.done().await;
 }
 
@@ -635,12 +665,13 @@ async fn concurrent_challenge_results_apply_once() {
     let mut tasks = Vec::new();
     for i in 0..8 {
         let s = t.storage.clone();
-        let mut result = valid_result(&ch.id);
+        let (authz, ch) = (authz.clone(), ch.clone());
         // Replicas disagree: the first one applied wins, the rest change nothing.
-        result.valid = i % 2 == 0;
+        let is_valid = i % 2 == 0;
+        let outcome = if is_valid { valid() } else { invalid("{}") };
         tasks.push(tokio::spawn(async move {
-            let applied = s.record_challenge_result(&result).await.unwrap();
-            (applied, result.valid)
+            let applied = answer(&s, &authz, &ch, &outcome).await.unwrap();
+            (applied, is_valid)
         }));
     }
     let mut applied = Vec::new();
@@ -683,18 +714,10 @@ async fn failed_challenge_makes_authz_and_order_invalid() {
     let (order, authz, ch) = order_set(&a.id, 1_000);
     s.create_order(&order, &authz, &ch).await.unwrap();
     let problem = r#"{"type":"urn:ietf:params:acme:error:unauthorized","detail":"expired"}"#;
-    let result = ChallengeResult {
-        challenge_id: ch.id.clone(),
-        valid: false,
-        validated_at: None,
-        error: Some(problem.to_string()),
-        ca_grant: None,
-        token_jti: None,
-        token_exp: None,
-    };
-    assert!(s.record_challenge_result(&result).await.unwrap());
+    assert!(answer(s, &authz, &ch, &invalid(problem)).await.unwrap());
     let ch2 = s.challenge(&ch.id).await.unwrap().unwrap();
     assert_eq!(ch2.status, ChallengeStatus::Invalid);
+    assert_eq!(ch2.validated_at, None);
     assert_eq!(ch2.error.as_deref(), Some(problem));
     assert_eq!(
         s.authz(&authz.id).await.unwrap().unwrap().status,
