@@ -46,7 +46,9 @@ impl TestServer {
                 (Some(t), d)
             }
         };
-        let database_url = stica::sa::testing::fresh_database_url().await.expect("fresh test database");
+        let database_url = stica::sa::testing::fresh_database_url()
+            .await
+            .expect("fresh test database");
         let mut cmd = Command::new(bin);
         cmd.arg("serve")
             .arg("--listen")
@@ -126,7 +128,10 @@ impl Drop for TestServer {
             // Drop the per-test database on a runtime of its own (Drop cannot await).
             let url = self.database_url.clone();
             let _ = std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
                     let _ = rt.block_on(stica::sa::testing::drop_database(&url));
                 }
             })
@@ -175,3 +180,6 @@ pub fn openssl_verify(root: &Path, chain_pem: &str) -> (bool, String) {
     );
     (out.status.success(), text)
 }
+
+pub mod raw;
+pub mod ta;
