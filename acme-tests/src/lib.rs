@@ -16,6 +16,8 @@ pub struct ServerOptions {
     pub token_authorities: Vec<PathBuf>,
     /// Reuse this data directory (for restarts) instead of a new one.
     pub data_dir: Option<PathBuf>,
+    /// Serve HTTPS with a fresh self-signed certificate for 127.0.0.1.
+    pub tls: bool,
 }
 
 /// A running `stica serve`, killed on drop.
@@ -26,6 +28,8 @@ pub struct TestServer {
     pub data_dir: PathBuf,
     /// the database URL the server uses
     pub database_url: String,
+    /// with `tls`: the PEM certificate the server presents (trust it in clients)
+    pub tls_cert_pem: Option<String>,
     child: Child,
     _tmp: Option<tempfile::TempDir>,
 }
@@ -65,6 +69,27 @@ impl TestServer {
             write_policy_dir(&policy_dir, &opts);
             cmd.arg("--policy-dir").arg(&policy_dir);
         }
+        let tls_cert_pem = opts.tls.then(|| {
+            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+            let mut params =
+                rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+            params
+                .subject_alt_names
+                .push(rcgen::SanType::IpAddress([127, 0, 0, 1].into()));
+            let cert = params.self_signed(&key).expect("self-signed");
+            let dir = data_dir.with_file_name("tls");
+            std::fs::create_dir_all(&dir).expect("tls dir");
+            std::fs::write(dir.join("cert.pem"), cert.pem()).expect("cert");
+            std::fs::write(dir.join("key.pem"), key.serialize_pem()).expect("key");
+            let config = format!(
+                "tls_cert = {:?}\ntls_key = {:?}\n",
+                dir.join("cert.pem").display().to_string(),
+                dir.join("key.pem").display().to_string()
+            );
+            std::fs::write(dir.join("stica.toml"), config).expect("config");
+            cmd.arg("--config").arg(dir.join("stica.toml"));
+            cert.pem()
+        });
         let mut child = cmd.spawn().expect("start stica");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
@@ -86,10 +111,12 @@ impl TestServer {
             assert!(Instant::now() < deadline, "stica did not start within 60 s");
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
+        let scheme = if opts.tls { "https" } else { "http" };
         TestServer {
-            base: format!("http://{addr}"),
+            base: format!("{scheme}://{addr}"),
             data_dir,
             database_url,
+            tls_cert_pem,
             child,
             _tmp: tmp,
         }

@@ -404,3 +404,47 @@ async fn raw_post_headers_only(base: &str, path: &str, len: usize) -> (u16, Stri
         .unwrap_or(0);
     (status, text)
 }
+
+#[tokio::test]
+async fn serves_https_with_a_configured_certificate() {
+    let srv = TestServer::start(
+        BIN,
+        ServerOptions {
+            tls: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(srv.base.starts_with("https://"));
+    let ca =
+        reqwest::Certificate::from_pem(srv.tls_cert_pem.as_deref().unwrap().as_bytes()).unwrap();
+    let http = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .build()
+        .unwrap();
+    let dir: serde_json::Value = http
+        .get(srv.directory())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        dir["newAccount"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://127.0.0.1:"),
+        "{dir}"
+    );
+    let head = http
+        .head(dir["newNonce"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert!(head.headers().contains_key("replay-nonce"));
+    // Plain http on the TLS port gets no ACME answer.
+    let plain = reqwest::get(srv.directory().replacen("https://", "http://", 1)).await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+}
