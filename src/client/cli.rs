@@ -1,0 +1,419 @@
+//! `stica client ...`: clap arguments and the [`run`] entry. Progress goes to stderr, results
+//! (paths, URLs, fingerprints) to stdout, so scripts can capture them.
+
+use std::path::PathBuf;
+
+use crate::client::{
+    AcmeClient, ClientError, ObtainOptions, PollPolicy, TkauthField, TokenSource,
+    account_fingerprint, http_client, load_or_create_account_key, obtain,
+};
+
+/// The `stica client` subcommands.
+// Parsed once per process; boxing the large variant would only obscure the clap derive.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ClientCommand {
+    /// Obtain a SHAKEN certificate: account, order, Authority Token, tkauth-01, finalize, download.
+    Obtain(ObtainArgs),
+    /// Print the account key fingerprint a token authority asks for (creates the key if missing).
+    Fingerprint(KeyArgs),
+    /// List the account's orders (RFC 8555 §7.1.2.1).
+    Orders(ServerArgs),
+    /// Revoke a certificate (RFC 8555 §7.6).
+    Revoke(RevokeArgs),
+    /// Roll the account over to a new key (RFC 8555 §7.3.5).
+    KeyChange(KeyChangeArgs),
+    /// Deactivate the account for good (RFC 8555 §7.3.6).
+    Deactivate(ServerArgs),
+}
+
+/// The account key.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KeyArgs {
+    /// The ACME account key (PKCS#8 PEM, P-256); created with mode 0600 if missing.
+    #[arg(
+        long,
+        env = "STICA_ACCOUNT_KEY",
+        default_value = "stica-client/account-key.pem"
+    )]
+    pub account_key: PathBuf,
+}
+
+/// Which server, as which account.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// The ACME directory URL.
+    #[arg(
+        long,
+        env = "STICA_DIRECTORY",
+        default_value = "http://127.0.0.1:8080/directory"
+    )]
+    pub directory: String,
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// Trust only the CA certificates in this PEM file for https (a server with a private CA).
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `stica client obtain`
+#[derive(Debug, Clone, clap::Args)]
+#[command(group(
+    clap::ArgGroup::new("token_source")
+        .required(true)
+        .args(["token_file", "token_command", "token_authority"])
+))]
+pub struct ObtainArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// The TNAuthList, comma-separated entries: `spc:1234`, `tn:12155550123`,
+    /// `range:12155550100+100`.
+    #[arg(long, conflicts_with = "spc")]
+    pub tnauthlist: Option<String>,
+    /// Shorthand for `--tnauthlist spc:<SPC>`.
+    #[arg(long)]
+    pub spc: Option<String>,
+    /// Read the Authority Token (a compact JWS) from this file.
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Run this shell command and use its stdout as the token. It sees STICA_SPC,
+    /// STICA_TNAUTHLIST and STICA_ACCOUNT_FINGERPRINT.
+    #[arg(long)]
+    pub token_command: Option<String>,
+    /// Request the token from a token authority speaking the STI-PA API at this base URL
+    /// (the development one: http://127.0.0.1:8080/sti-pa).
+    #[arg(long)]
+    pub token_authority: Option<String>,
+    /// Token authority user id.
+    #[arg(long, env = "STICA_TA_USER")]
+    pub ta_user: Option<String>,
+    /// Token authority password.
+    #[arg(long, env = "STICA_TA_PASSWORD", hide_env_values = true)]
+    pub ta_password: Option<String>,
+    /// Ask the token authority for a token that allows a CA certificate (`atc.ca: true`).
+    #[arg(long)]
+    pub ca: bool,
+    /// The challenge response member that carries the token.
+    #[arg(long, value_enum, default_value_t)]
+    pub tkauth_field: TkauthField,
+    /// Account contact (repeatable); a bare address becomes `mailto:`.
+    #[arg(long)]
+    pub contact: Vec<String>,
+    /// External Account Binding key id, as the CA issued it.
+    #[arg(long, env = "STICA_EAB_KID")]
+    pub eab_kid: Option<String>,
+    /// External Account Binding HMAC key (base64url), as the CA issued it.
+    #[arg(long, env = "STICA_EAB_HMAC_KEY", hide_env_values = true)]
+    pub eab_hmac_key: Option<String>,
+    /// Agree to the CA's terms of service.
+    #[arg(long)]
+    pub agree_tos: bool,
+    /// Ask for a certificate valid this many days from now (the CA may cap it).
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// Where to write key.pem (mode 0600) and chain.pem.
+    #[arg(long, default_value = "stica-client")]
+    pub out: PathBuf,
+    /// Give up waiting for the CA after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+}
+
+/// `stica client revoke`
+#[derive(Debug, Clone, clap::Args)]
+pub struct RevokeArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// The certificate (PEM; the first certificate in the file is revoked).
+    #[arg(long)]
+    pub cert: PathBuf,
+    /// Sign with the certificate's own key (PKCS#8 PEM) instead of the account.
+    #[arg(long)]
+    pub cert_key: Option<PathBuf>,
+    /// CRL reason code (RFC 5280 §5.3.1): 0 unspecified, 1 keyCompromise, 4 superseded,
+    /// 5 cessationOfOperation, ...
+    #[arg(long)]
+    pub reason: Option<u8>,
+}
+
+/// `stica client key-change`
+#[derive(Debug, Clone, clap::Args)]
+pub struct KeyChangeArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// The new account key (PKCS#8 PEM); created with mode 0600 if missing. Use it as
+    /// `--account-key` afterwards.
+    #[arg(long)]
+    pub new_key: PathBuf,
+}
+
+impl ObtainArgs {
+    /// The library options these arguments stand for.
+    pub fn to_options(&self) -> Result<ObtainOptions, ClientError> {
+        let tnauthlist = match (&self.tnauthlist, &self.spc) {
+            (Some(list), None) => list.clone(),
+            (None, Some(spc)) => format!("spc:{spc}"),
+            _ => {
+                return Err(ClientError::Input(
+                    "say what to certify: --spc 1234 or --tnauthlist spc:1234".into(),
+                ));
+            }
+        };
+        let token = if let Some(path) = &self.token_file {
+            TokenSource::File(path.clone())
+        } else if let Some(command) = &self.token_command {
+            TokenSource::Command(command.clone())
+        } else if let Some(base_url) = &self.token_authority {
+            let (Some(user), Some(password)) = (&self.ta_user, &self.ta_password) else {
+                return Err(ClientError::Input(
+                    "--token-authority needs --ta-user and --ta-password \
+                     (or STICA_TA_USER and STICA_TA_PASSWORD)"
+                        .into(),
+                ));
+            };
+            TokenSource::Authority {
+                base_url: base_url.clone(),
+                user: user.clone(),
+                password: password.clone(),
+                ca: self.ca,
+            }
+        } else {
+            return Err(ClientError::Input(
+                "say where the Authority Token comes from: --token-file, --token-command or \
+                 --token-authority"
+                    .into(),
+            ));
+        };
+        if self.ca && !matches!(token, TokenSource::Authority { .. }) {
+            return Err(ClientError::Input(
+                "--ca asks the token authority for a CA token; it needs --token-authority".into(),
+            ));
+        }
+        let mut opts = ObtainOptions::new(
+            self.server.directory.clone(),
+            self.server.key.account_key.clone(),
+            tnauthlist,
+            token,
+            self.out.clone(),
+        );
+        opts.contact = self.contact.clone();
+        opts.eab_kid = self.eab_kid.clone();
+        opts.eab_hmac_key = self.eab_hmac_key.clone();
+        opts.agree_terms = self.agree_tos;
+        opts.tkauth_field = self.tkauth_field;
+        opts.ca_file = self.server.ca_file.clone();
+        if let Some(days) = self.days {
+            let now = crate::acme::now();
+            opts.not_before = Some(now);
+            opts.not_after = Some(now + i64::from(days) * 86_400);
+        }
+        opts.poll = PollPolicy {
+            timeout: std::time::Duration::from_secs(self.timeout),
+            ..PollPolicy::default()
+        };
+        Ok(opts)
+    }
+}
+
+/// Runs one `stica client` command.
+pub async fn run(command: ClientCommand) -> Result<(), ClientError> {
+    let progress = |line: &str| eprintln!("{line}");
+    match command {
+        ClientCommand::Obtain(args) => {
+            let opts = args.to_options()?;
+            let done = obtain(&opts, &progress).await?;
+            println!("certificate chain: {}", done.chain_path.display());
+            println!("certificate key:   {}", done.key_path.display());
+            println!("certificate URL:   {}", done.certificate_url);
+            if let Some(x5u) = &done.shaken_location {
+                println!("x5u:               {x5u}");
+            }
+        }
+        ClientCommand::Fingerprint(args) => {
+            let (key, created) = load_or_create_account_key(&args.account_key)?;
+            if created {
+                progress(&format!(
+                    "created account key {}",
+                    args.account_key.display()
+                ));
+            }
+            println!("{}", account_fingerprint(&key.public_jwk()));
+        }
+        ClientCommand::Orders(args) => {
+            let client = existing_account(&args, &progress).await?;
+            for url in client.orders_list().await? {
+                println!("{url}");
+            }
+        }
+        ClientCommand::Revoke(args) => {
+            let pem = std::fs::read(&args.cert).map_err(|source| ClientError::Io {
+                path: args.cert.clone(),
+                source,
+            })?;
+            let cert_der = crate::x509::pem_certificates(&pem)
+                .ok()
+                .and_then(|certs| certs.into_iter().next())
+                .ok_or_else(|| {
+                    ClientError::Input(format!("{} holds no PEM certificate", args.cert.display()))
+                })?;
+            match &args.cert_key {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path).map_err(|source| ClientError::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    let cert_key = crate::jose::EcSigner::from_pkcs8_pem(&text).map_err(|e| {
+                        ClientError::Key {
+                            path: path.clone(),
+                            detail: format!("not a P-256 PKCS#8 PEM key: {e}"),
+                        }
+                    })?;
+                    let (account_key, _) =
+                        load_or_create_account_key(&args.server.key.account_key)?;
+                    let http = http_client(args.server.ca_file.as_deref())?;
+                    let client = AcmeClient::new(&args.server.directory, account_key, http).await?;
+                    client
+                        .revoke_with_certificate_key(&cert_der, args.reason, &cert_key)
+                        .await?;
+                }
+                None => {
+                    let client = existing_account(&args.server, &progress).await?;
+                    client.revoke(&cert_der, args.reason).await?;
+                }
+            }
+            progress(&format!("revoked {}", args.cert.display()));
+        }
+        ClientCommand::KeyChange(args) => {
+            let mut client = existing_account(&args.server, &progress).await?;
+            let (new_key, _) = load_or_create_account_key(&args.new_key)?;
+            client.key_change(new_key).await?;
+            progress(&format!(
+                "the account now uses {}; pass it as --account-key from now on \
+                 (Authority Tokens bound to the old key no longer fit)",
+                args.new_key.display()
+            ));
+        }
+        ClientCommand::Deactivate(args) => {
+            let mut client = existing_account(&args, &progress).await?;
+            client.deactivate_account().await?;
+            progress("account deactivated");
+        }
+    }
+    Ok(())
+}
+
+/// A client for the account that already exists for the key (newAccount with
+/// `onlyReturnExisting`, RFC 8555 §7.3.1).
+async fn existing_account(
+    args: &ServerArgs,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<AcmeClient, ClientError> {
+    let path = &args.key.account_key;
+    if !path.exists() {
+        return Err(ClientError::Input(format!(
+            "no account key at {}: pass --account-key",
+            path.display()
+        )));
+    }
+    let (key, _) = load_or_create_account_key(path)?;
+    let http = http_client(args.ca_file.as_deref())?;
+    let mut client = AcmeClient::new(&args.directory, key, http).await?;
+    let account = client.new_account(&[], None, true).await?;
+    progress(&format!("account {}", account.url));
+    Ok(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: ClientCommand,
+    }
+
+    fn parse(args: &[&str]) -> Result<ClientCommand, clap::Error> {
+        let mut all = vec!["stica-client"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).map(|c| c.command)
+    }
+
+    #[test]
+    fn obtain_with_token_authority() {
+        let cmd = parse(&[
+            "obtain",
+            "--spc",
+            "1234",
+            "--token-authority",
+            "http://127.0.0.1:8080/sti-pa",
+            "--ta-user",
+            "u",
+            "--ta-password",
+            "p",
+            "--days",
+            "30",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let ClientCommand::Obtain(args) = cmd else {
+            panic!("not obtain")
+        };
+        let opts = args.to_options().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(opts.tnauthlist, "spc:1234");
+        assert!(matches!(
+            opts.token,
+            TokenSource::Authority { ca: false, .. }
+        ));
+        assert_eq!(opts.directory, "http://127.0.0.1:8080/directory");
+        let (Some(nb), Some(na)) = (opts.not_before, opts.not_after) else {
+            panic!("no validity")
+        };
+        assert_eq!(na - nb, 30 * 86_400);
+    }
+
+    #[test]
+    fn obtain_needs_a_token_source_and_one_identifier() {
+        assert!(parse(&["obtain", "--spc", "1234"]).is_err());
+        assert!(
+            parse(&[
+                "obtain",
+                "--spc",
+                "1234",
+                "--tnauthlist",
+                "spc:1",
+                "--token-file",
+                "t"
+            ])
+            .is_err()
+        );
+        assert!(
+            parse(&[
+                "obtain",
+                "--spc",
+                "1",
+                "--token-file",
+                "t",
+                "--token-command",
+                "c"
+            ])
+            .is_err()
+        );
+        let cmd = parse(&["obtain", "--token-file", "t"]).unwrap_or_else(|e| panic!("{e}"));
+        let ClientCommand::Obtain(args) = cmd else {
+            panic!("not obtain")
+        };
+        assert!(matches!(args.to_options(), Err(ClientError::Input(_))));
+    }
+
+    #[test]
+    fn ca_flag_needs_the_token_authority() {
+        let cmd = parse(&["obtain", "--spc", "1", "--token-file", "t", "--ca"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let ClientCommand::Obtain(args) = cmd else {
+            panic!("not obtain")
+        };
+        assert!(matches!(args.to_options(), Err(ClientError::Input(_))));
+    }
+}
