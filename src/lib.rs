@@ -6,7 +6,9 @@
 
 pub mod acme;
 pub mod ca;
+pub mod cli;
 pub mod client;
+pub mod config;
 pub mod error;
 pub mod jose;
 pub mod lint;
@@ -15,7 +17,9 @@ pub mod pa;
 pub mod policy;
 pub mod ra;
 pub mod sa;
+pub mod server;
 pub mod status;
+pub mod tls;
 pub mod tnauth;
 pub mod va;
 pub mod wfe;

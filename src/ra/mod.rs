@@ -1,1 +1,64 @@
-//! (ra: being written; see docs/architecture.md)
+//! Registration authority: the account, order and authorization lifecycle (RFC 8555 §7.3-7.5),
+//! and finalize. It decides; `ca` signs, `va` validates tokens, `sa` stores.
+
+mod account;
+mod challenge;
+mod finalize;
+mod order;
+
+use crate::ca::Ca;
+use crate::error::{Error, ErrorKind, Result};
+use crate::policy::Policy;
+use crate::sa::Storage;
+use crate::sa::model::Account;
+use crate::va::tkauth::TokenVerifier;
+
+pub use account::KeyChange;
+
+/// The registration authority.
+pub struct Ra {
+    /// Storage (read by the front end, written only through the RA).
+    pub sa: Storage,
+    ca: Ca,
+    verifier: TokenVerifier,
+    policy: Policy,
+}
+
+impl Ra {
+    /// Wires the roles together.
+    pub fn new(sa: Storage, ca: Ca, verifier: TokenVerifier, policy: Policy) -> Self {
+        Self { sa, ca, verifier, policy }
+    }
+
+    /// The loaded policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The CA (for its certificates, never its keys).
+    pub fn ca(&self) -> &Ca {
+        &self.ca
+    }
+}
+
+/// Refuses requests from accounts that are not `valid` (RFC 8555 §7.3.6).
+pub(crate) fn require_valid(account: &Account) -> Result<()> {
+    if account.status == crate::acme::AccountStatus::Valid {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::Unauthorized,
+            format!("account is {}; it can no longer be used", account.status.as_str()),
+        ))
+    }
+}
+
+/// A random url-safe identifier with 128 bits of entropy.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    // aws-lc-rs' system RNG only fails if the OS RNG is broken, in which case nothing is safe.
+    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+        tracing::error!("system random number generator failed");
+    }
+    crate::jose::b64::encode_url(&bytes)
+}

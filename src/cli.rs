@@ -1,0 +1,302 @@
+//! The `stica` command line (clap). Each command is a thin call into the library.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+
+/// stica: an STI Certificate Authority (ACME + tkauth-01 + SHAKEN certificates).
+#[derive(Debug, Parser)]
+#[command(name = "stica", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the CA (ACME server; the dev token authority under /sti-pa/ unless turned off).
+    Serve(ServeArgs),
+    /// Manage external account bindings (subscriber onboarding).
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// The development token authority.
+    #[command(subcommand)]
+    Pa(PaCommand),
+    /// Obtain a certificate over ACME with tkauth-01.
+    Client(crate::client::cli::ClientArgs),
+}
+
+/// Where the server's state is; shared by commands that touch it.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Config file (TOML, see docs/config.md).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Data directory (database, CA keys, dev token authority).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL (`sqlite://...` or `postgres://...`).
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// External URL clients use to reach the server.
+    #[arg(long)]
+    pub external_url: Option<String>,
+}
+
+/// `stica serve`
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Policy directory (policy.toml, token-authorities/*.pem).
+    #[arg(long)]
+    policy_dir: Option<PathBuf>,
+}
+
+/// `stica account ...`
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an external account binding: prints the key id and HMAC key for the subscriber.
+    Add {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Legal name of the service provider (becomes the certificate's O).
+        #[arg(long)]
+        name: String,
+        /// SPCs the account may order (repeat; none means any).
+        #[arg(long = "spc")]
+        spcs: Vec<String>,
+    },
+    /// List external account bindings.
+    List {
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+}
+
+/// `stica pa ...`
+#[derive(Debug, Subcommand)]
+pub enum PaCommand {
+    /// Mint an Authority Token (SPC token) for an ACME account key.
+    Token {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// The SPC to authorize.
+        #[arg(long, conflicts_with = "tnauthlist")]
+        spc: Option<String>,
+        /// A TNAuthList in CLI syntax (spc:709J,tn:...,range:...+N).
+        #[arg(long)]
+        tnauthlist: Option<String>,
+        /// The ACME account key: a PEM private or public key, or a JWK file.
+        #[arg(long)]
+        account_key: PathBuf,
+        /// Grant a CA (delegating) certificate.
+        #[arg(long)]
+        ca: bool,
+        /// Lifetime, e.g. 3600s, 30m, 1h, 2d.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+    },
+    /// Serve the dev token authority on its own.
+    Serve {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+    },
+}
+
+/// Merges the config file and flags (flags win).
+pub fn load_config(common: &CommonArgs) -> Result<Config, String> {
+    let mut cfg = match &common.config {
+        Some(path) => Config::from_file(path).map_err(|e| e.to_string())?,
+        None => Config::default(),
+    };
+    if let Some(d) = &common.data_dir {
+        cfg.data_dir = d.clone();
+    }
+    if let Some(u) = &common.database_url {
+        cfg.database_url = Some(u.clone());
+    }
+    if let Some(u) = &common.external_url {
+        cfg.external_url = Some(u.clone());
+    }
+    Ok(cfg)
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(args) => {
+            let mut cfg = load_config(&args.common)?;
+            if let Some(l) = args.listen {
+                cfg.listen = l;
+            }
+            if let Some(p) = args.policy_dir {
+                cfg.policy_dir = Some(p);
+            }
+            crate::server::serve(cfg).await
+        }
+        Command::Account(cmd) => account(cmd).await,
+        Command::Pa(cmd) => pa(cmd).await,
+        Command::Client(args) => crate::client::cli::run(args).await,
+    }
+}
+
+async fn account(cmd: AccountCommand) -> Result<(), String> {
+    match cmd {
+        AccountCommand::Add { common, name, spcs } => {
+            let cfg = load_config(&common)?;
+            let sa = open_storage(&cfg).await?;
+            let name = name.trim().to_string();
+            if name.is_empty() || name.len() > 64 {
+                return Err("--name must be 1 to 64 characters (it becomes the certificate's O)".into());
+            }
+            for spc in &spcs {
+                if spc != "*" && (spc.is_empty() || !spc.chars().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())) {
+                    return Err(format!("--spc {spc:?} is not an SPC ([0-9A-Z]+)"));
+                }
+            }
+            let mut key = [0u8; 32];
+            aws_lc_rs::rand::fill(&mut key).map_err(|_| "random number generator failed".to_string())?;
+            let kid = crate::ra::random_id();
+            let binding = crate::sa::model::EabKey {
+                kid: kid.clone(),
+                hmac_key: key.to_vec(),
+                name: name.clone(),
+                spcs: spcs.clone(),
+                account_id: None,
+                created_at: crate::acme::now(),
+            };
+            sa.insert_eab(&binding).await.map_err(|e| e.to_string())?;
+            println!("External account binding for {name:?} (SPCs: {})", if spcs.is_empty() { "any".to_string() } else { spcs.join(", ") });
+            println!("key id:   {kid}");
+            println!("HMAC key: {}", crate::jose::b64::encode_url(&key));
+            Ok(())
+        }
+        AccountCommand::List { common } => {
+            let cfg = load_config(&common)?;
+            let sa = open_storage(&cfg).await?;
+            for b in sa.list_eab().await.map_err(|e| e.to_string())? {
+                println!(
+                    "{}\t{}\tspcs={}\taccount={}",
+                    b.kid,
+                    b.name,
+                    if b.spcs.is_empty() { "*".to_string() } else { b.spcs.join(",") },
+                    b.account_id.as_deref().unwrap_or("-")
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn open_storage(cfg: &Config) -> Result<crate::sa::Storage, String> {
+    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| format!("{}: {e}", cfg.data_dir.display()))?;
+    crate::sa::Storage::connect(&cfg.database_url()).await.map_err(|e| format!("database: {e}"))
+}
+
+async fn pa(cmd: PaCommand) -> Result<(), String> {
+    match cmd {
+        PaCommand::Token { common, spc, tnauthlist, account_key, ca, ttl } => {
+            let cfg = load_config(&common)?;
+            let spec = match (spc, tnauthlist) {
+                (Some(s), None) => format!("spc:{s}"),
+                (None, Some(t)) => t,
+                _ => return Err("give --spc or --tnauthlist".into()),
+            };
+            let list: crate::tnauth::TnAuthList = spec.parse().map_err(|e| format!("--tnauthlist: {e}"))?;
+            let key = account_public_key(&account_key)?;
+            let ttl_secs = parse_duration(&ttl)?;
+            let pa = crate::pa::DevTokenAuthority::load_or_init(&cfg.data_dir.join("pa"), &format!("{}/sti-pa", cfg.external_base()))
+                .map_err(|e| e.to_string())?;
+            let token = pa
+                .mint(&crate::pa::TokenRequest::new(list, &key, ca, ttl_secs))
+                .map_err(|e| e.to_string())?;
+            println!("{token}");
+            Ok(())
+        }
+        PaCommand::Serve { common, listen } => {
+            let mut cfg = load_config(&common)?;
+            cfg.listen = listen;
+            let base = cfg.external_base();
+            let pa = crate::pa::DevTokenAuthority::load_or_init(&cfg.data_dir.join("pa"), &base).map_err(|e| e.to_string())?;
+            let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| e.to_string())?;
+            println!("stica dev token authority at {base} (user {}, password {})", pa.dev_user(), pa.dev_password());
+            axum::serve(listener, pa.router())
+                .with_graceful_shutdown(crate::server::shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Reads an ACME account public key from a PEM private key (PKCS#8), a PEM public key (SPKI) or a
+/// JWK JSON file.
+pub fn account_public_key(path: &Path) -> Result<crate::jose::PublicJwk, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
+    if text.trim_start().starts_with('{') {
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        return crate::jose::PublicJwk::from_json(&v).map_err(|e| e.to_string());
+    }
+    if text.contains("PRIVATE KEY") {
+        let signer = crate::jose::EcSigner::from_pkcs8_pem(&text).map_err(|e| e.to_string())?;
+        return Ok(signer.public_jwk());
+    }
+    let spki = crate::x509::pem_blocks(&bytes, "PUBLIC KEY")?
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("{}: no PRIVATE KEY, PUBLIC KEY or JWK", path.display()))?;
+    crate::jose::PublicJwk::from_spki_der(&spki).map_err(|e| e.to_string())
+}
+
+/// `3600`, `3600s`, `30m`, `1h`, `2d` → seconds.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let (num, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: i64 = num.parse().map_err(|_| format!("{s:?} is not a duration like 3600s, 30m, 1h, 2d"))?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{s:?}: unit must be s, m, h or d")),
+    };
+    n.checked_mul(mult).filter(|v| *v > 0).ok_or_else(|| format!("{s:?} is out of range"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90").unwrap(), 90);
+        assert_eq!(parse_duration("30m").unwrap(), 1800);
+        assert_eq!(parse_duration("1h").unwrap(), 3600);
+        assert_eq!(parse_duration("2d").unwrap(), 172_800);
+        assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("h").is_err());
+    }
+
+    #[test]
+    fn cli_parses() {
+        Cli::try_parse_from(["stica", "serve", "--listen", "127.0.0.1:0", "--data-dir", "/tmp/x"]).unwrap();
+        Cli::try_parse_from(["stica", "account", "add", "--name", "Carrier", "--spc", "1234"]).unwrap();
+        assert!(Cli::try_parse_from(["stica", "serve", "--bogus"]).is_err());
+    }
+}

@@ -1,0 +1,160 @@
+//! newOrder (RFC 8555 §7.4, RFC 9448 §3) and the account-scoped reads of orders, authorizations,
+//! challenges and certificates.
+
+use crate::acme::{AuthzStatus, ChallengeStatus, Identifier, NewOrder, OrderStatus, TKAUTH_01, TNAUTHLIST, now, parse_rfc3339};
+use crate::error::{Error, ErrorKind, Result};
+use crate::sa::model::{Account, Authz, CertificateRecord, Challenge, Order};
+use crate::tnauth::TnAuthList;
+
+use super::{Ra, random_id, require_valid};
+
+impl Ra {
+    /// Creates an order for one TNAuthList identifier with one authorization carrying one
+    /// `tkauth-01` challenge (RFC 9448 §4).
+    pub async fn new_order(&self, account: &Account, req: NewOrder) -> Result<(Order, Authz, Challenge)> {
+        require_valid(account)?;
+        let [identifier] = req.identifiers.as_slice() else {
+            return Err(Error::malformed("an order carries exactly one TNAuthList identifier"));
+        };
+        let tnauthlist = self.check_identifier(account, identifier).await?;
+        let not_before = parse_opt_time(req.not_before.as_deref(), "notBefore")?;
+        let not_after = parse_opt_time(req.not_after.as_deref(), "notAfter")?;
+        if let (Some(nb), Some(na)) = (not_before, not_after)
+            && nb >= na
+        {
+            return Err(Error::malformed("notBefore must be before notAfter"));
+        }
+        let now = now();
+        let expires = now + i64::from(self.policy.file.issuance.order_lifetime_secs);
+        let der = tnauthlist.to_der();
+        let order = Order {
+            id: random_id(),
+            account_id: account.id.clone(),
+            status: OrderStatus::Pending,
+            identifier_der: der.clone(),
+            not_before,
+            not_after,
+            expires,
+            error: None,
+            certificate_serial: None,
+            created_at: now,
+        };
+        let authz = Authz {
+            id: random_id(),
+            account_id: account.id.clone(),
+            order_id: order.id.clone(),
+            identifier_der: der,
+            status: AuthzStatus::Pending,
+            expires,
+            ca_grant: None,
+            token_jti: None,
+            token_exp: None,
+        };
+        let challenge = Challenge {
+            id: random_id(),
+            authz_id: authz.id.clone(),
+            kind: TKAUTH_01.to_string(),
+            status: ChallengeStatus::Pending,
+            token: random_id(),
+            validated_at: None,
+            error: None,
+        };
+        self.sa.create_order(&order, &authz, &challenge).await?;
+        tracing::info!(account = %account.id, order = %order.id, identifier = %tnauthlist, "order created");
+        Ok((order, authz, challenge))
+    }
+
+    /// Checks that stica can issue for this identifier and that the account may ask for it.
+    async fn check_identifier(&self, account: &Account, identifier: &Identifier) -> Result<TnAuthList> {
+        if identifier.kind != TNAUTHLIST {
+            return Err(Error::new(
+                ErrorKind::UnsupportedIdentifier,
+                format!("identifier type {:?} is not supported; stica issues for \"TNAuthList\" only", identifier.kind),
+            ));
+        }
+        let list = TnAuthList::from_identifier_value(&identifier.value).map_err(|e| {
+            Error::new(ErrorKind::RejectedIdentifier, format!("the TNAuthList identifier value is not a valid TNAuthorizationList: {e}"))
+        })?;
+        let Some(spc) = list.single_spc() else {
+            return Err(Error::new(
+                ErrorKind::RejectedIdentifier,
+                "this CA issues SHAKEN SPC certificates: the TNAuthList must hold exactly one SPC entry (ATIS-1000080 §6.4.1)",
+            ));
+        };
+        if !spc.as_str().chars().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
+            return Err(Error::new(ErrorKind::RejectedIdentifier, format!("SPC {:?} is not of the form [0-9A-Z]+", spc.as_str())));
+        }
+        if let Some(kid) = &account.eab_kid {
+            let binding = self.sa.eab(kid).await?.ok_or_else(|| Error::internal(format!("account {} names missing EAB {kid}", account.id)))?;
+            let allowed = binding.spcs.is_empty() || binding.spcs.iter().any(|s| s == "*" || s == spc.as_str());
+            if !allowed {
+                return Err(Error::new(
+                    ErrorKind::RejectedIdentifier,
+                    format!("the external account binding of this account does not allow SPC {}", spc.as_str()),
+                ));
+            }
+        }
+        Ok(list)
+    }
+
+    /// The account's order, or 404.
+    pub async fn order(&self, account: &Account, id: &str) -> Result<Order> {
+        let order = self.sa.order(id).await?.filter(|o| o.account_id == account.id).ok_or_else(Error::not_found)?;
+        Ok(self.expire_order(order).await?)
+    }
+
+    /// Marks a pending/ready order past `expires` as invalid (RFC 8555 §7.1.6) when it is read.
+    async fn expire_order(&self, mut order: Order) -> Result<Order> {
+        if matches!(order.status, OrderStatus::Pending | OrderStatus::Ready) && order.expires <= now() {
+            self.sa.expire_order(&order.id).await?;
+            order.status = OrderStatus::Invalid;
+        }
+        Ok(order)
+    }
+
+    /// The account's authorization, or 404.
+    pub async fn authz(&self, account: &Account, id: &str) -> Result<(Authz, Vec<Challenge>)> {
+        let authz = self.sa.authz(id).await?.filter(|a| a.account_id == account.id).ok_or_else(Error::not_found)?;
+        let challenges = self.sa.challenges_for_authz(&authz.id).await?;
+        Ok((authz, challenges))
+    }
+
+    /// The authorization of an order (stica makes exactly one per order).
+    pub async fn authz_ids_for_order(&self, order: &Order) -> Result<Vec<String>> {
+        Ok(self.sa.authz_for_order(&order.id).await?.into_iter().map(|a| a.id).collect())
+    }
+
+    /// Deactivates an authorization (§7.5.2).
+    pub async fn deactivate_authz(&self, account: &Account, id: &str) -> Result<(Authz, Vec<Challenge>)> {
+        require_valid(account)?;
+        let (authz, _) = self.authz(account, id).await?;
+        if !matches!(authz.status, AuthzStatus::Pending | AuthzStatus::Valid) {
+            return Err(Error::malformed(format!("an authorization that is {} cannot be deactivated", authz.status.as_str())));
+        }
+        self.sa.deactivate_authz(&authz.id).await?;
+        self.authz(account, id).await
+    }
+
+    /// The account's challenge and its authorization, or 404.
+    pub async fn challenge(&self, account: &Account, id: &str) -> Result<(Challenge, Authz)> {
+        let challenge = self.sa.challenge(id).await?.ok_or_else(Error::not_found)?;
+        let authz = self.sa.authz(&challenge.authz_id).await?.filter(|a| a.account_id == account.id).ok_or_else(Error::not_found)?;
+        Ok((challenge, authz))
+    }
+
+    /// The account's certificate, or 404.
+    pub async fn certificate(&self, account: &Account, serial: &str) -> Result<CertificateRecord> {
+        self.sa.certificate(serial).await?.filter(|c| c.account_id == account.id).ok_or_else(Error::not_found)
+    }
+
+    /// The ids of the account's orders (§7.1.2.1).
+    pub async fn order_ids(&self, account: &Account) -> Result<Vec<String>> {
+        Ok(self.sa.order_ids_for_account(&account.id).await?)
+    }
+}
+
+fn parse_opt_time(value: Option<&str>, name: &str) -> Result<Option<i64>> {
+    value
+        .map(|v| parse_rfc3339(v).ok_or_else(|| Error::malformed(format!("{name} is not an RFC 3339 timestamp"))))
+        .transpose()
+}

@@ -1,0 +1,151 @@
+//! `stica serve`: wires config, policy, storage, the CA, the token verifier, the dev token
+//! authority and the front end together, then serves HTTP (or HTTPS with rustls).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::ca::{Ca, CrlDistributionPoint};
+use crate::config::Config;
+use crate::nonce::NonceKey;
+use crate::pa::DevTokenAuthority;
+use crate::policy::Policy;
+use crate::ra::Ra;
+use crate::sa::Storage;
+use crate::va::tkauth::TokenVerifier;
+use crate::wfe::{self, AppState, Urls};
+
+/// Everything `serve` built, before it listens (also used by tests and tools).
+pub struct Built {
+    /// the full router (ACME, dev token authority, health)
+    pub router: Router,
+    /// the external base URL
+    pub base: String,
+    /// the dev token authority, when it runs in-process
+    pub pa: Option<Arc<DevTokenAuthority>>,
+}
+
+/// Builds the application from a validated config. Creates the data directory, the CA hierarchy
+/// and the dev token authority on first start.
+pub async fn build(cfg: &Config) -> Result<Built, String> {
+    cfg.validate().map_err(|e| e.to_string())?;
+    create_private_dir(&cfg.data_dir)?;
+    let base = cfg.external_base();
+    if crate::ca::init_hierarchy(&cfg.data_dir, "stica development CA").map_err(|e| format!("CA hierarchy: {e}"))? {
+        tracing::warn!(dir = %cfg.data_dir.join("ca").display(), "created a new development CA hierarchy");
+    }
+    let pa = if cfg.dev_token_authority {
+        let pa = DevTokenAuthority::load_or_init(&cfg.data_dir.join("pa"), &format!("{base}/sti-pa"))
+            .map_err(|e| format!("dev token authority: {e}"))?;
+        Some(Arc::new(pa))
+    } else {
+        None
+    };
+    let policy = match &cfg.policy_dir {
+        Some(dir) => Policy::load(dir).map_err(|e| e.to_string())?,
+        None => Policy::default(),
+    };
+    if policy.file.authority_token.danger_allow_http_x5u {
+        tracing::warn!("DANGER: authority_token.danger_allow_http_x5u is on: token signers may be fetched over plain http");
+    }
+    // Without a policy directory the dev token authority is the trust anchor; with one, only the
+    // directory's token authorities are trusted (docs/config.md).
+    let extra_anchors = match (&cfg.policy_dir, &pa) {
+        (None, Some(pa)) => vec![pa.root_der().to_vec()],
+        _ => Vec::new(),
+    };
+    if policy.token_authorities.is_empty() && extra_anchors.is_empty() {
+        return Err("no token authority is trusted: add <policy-dir>/token-authorities/*.pem".into());
+    }
+    let crl_dp = crl_distribution_point(&policy, pa.as_deref())?;
+    let sa = Storage::connect(&cfg.database_url()).await.map_err(|e| format!("database: {e}"))?;
+    let ca = Ca::load(&cfg.data_dir, &policy, crl_dp).map_err(|e| format!("CA: {e}"))?;
+    let verifier = TokenVerifier::new(&policy, extra_anchors);
+    let nonces = NonceKey::load_or_create(&cfg.data_dir.join("nonce.key")).map_err(|e| format!("nonce key: {e}"))?;
+    let urls = Urls::new(&base);
+    let prefix = urls.path_prefix();
+    let state = Arc::new(AppState { ra: Ra::new(sa, ca, verifier, policy), nonces, urls, max_body_bytes: cfg.max_body_bytes });
+    let mut router = wfe::router(state);
+    if let Some(pa) = &pa {
+        router = router.nest(&format!("{prefix}/sti-pa"), pa.router());
+    }
+    Ok(Built { router, base, pa })
+}
+
+/// The CRL distribution point for issued certificates: from policy, or the dev token
+/// authority's CRL (the STI-PA's indirect CRL in production, standards.md §3.2).
+fn crl_distribution_point(policy: &Policy, pa: Option<&DevTokenAuthority>) -> Result<CrlDistributionPoint, String> {
+    let issuance = &policy.file.issuance;
+    let crl_issuer_der = match &issuance.crl_issuer {
+        Some(path) => Some(crate::ca::name_from_file(path).map_err(|e| format!("issuance.crl_issuer: {e}"))?),
+        None if issuance.crl_url.is_none() => pa.map(|p| p.crl_issuer_name_der().to_vec()),
+        None => None,
+    };
+    let url = match (&issuance.crl_url, pa) {
+        (Some(u), _) => u.clone(),
+        (None, Some(pa)) => pa.crl_url(),
+        (None, None) => return Err("issuance.crl_url must be set when the dev token authority is off".into()),
+    };
+    Ok(CrlDistributionPoint { url, crl_issuer_der })
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))
+}
+
+/// Serves until SIGINT/SIGTERM, finishing in-flight requests. Binds first, so that
+/// `--listen 127.0.0.1:0` works: without an external URL the bound address is used.
+pub async fn serve(mut cfg: Config) -> Result<(), String> {
+    let listener = TcpListener::bind(cfg.listen).await.map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    cfg.listen = local;
+    let built = build(&cfg).await?;
+    announce(&built, local);
+    match (&cfg.tls_cert, &cfg.tls_key) {
+        (Some(cert), Some(key)) => crate::tls::serve_tls(listener, built.router, cert, key).await,
+        _ => axum::serve(listener, built.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| e.to_string()),
+    }
+}
+
+fn announce(built: &Built, local: std::net::SocketAddr) {
+    let directory = format!("{}/directory", built.base);
+    tracing::info!(listen = %local, directory = %directory, "stica is serving");
+    // Machine-readable line for scripts and tests.
+    println!("stica listening on {local}");
+    println!("ACME directory: {directory}");
+    if let Some(pa) = &built.pa {
+        println!(
+            "Get a certificate with the dev token authority:\n  stica client --directory {directory} --tnauthlist spc:1234 \\\n    --token-authority {}/sti-pa --pa-user {} --pa-password {} --out ./cert-1234",
+            built.base,
+            pa.dev_user(),
+            pa.dev_password()
+        );
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
