@@ -433,7 +433,7 @@ impl AcmeClient {
                 detail: "the directory offers no keyChange resource".into(),
             });
         }
-        let inner = key_change_inner(&new_key, &url, &account, &self.key.public_jwk());
+        let inner = key_change_inner(&new_key, &url, &account, &self.key.public_jwk())?;
         self.post(&url, &to_bytes(&inner)).await?;
         Ok(std::mem::replace(&mut self.key, new_key))
     }
@@ -535,7 +535,7 @@ impl AcmeClient {
         let mut retried = false;
         loop {
             let nonce = self.fresh_nonce().await?;
-            let body = sign_request(key, key_ref, &nonce, url, payload);
+            let body = sign_request(key, key_ref, &nonce, url, payload)?;
             let mut request = self
                 .http
                 .post(url)
@@ -620,7 +620,7 @@ pub fn sign_request(
     nonce: &str,
     url: &str,
     payload: &[u8],
-) -> Value {
+) -> Result<Value, ClientError> {
     let mut protected = Map::new();
     protected.insert("alg".into(), Value::from("ES256"));
     match key_ref {
@@ -633,7 +633,7 @@ pub fn sign_request(
     }
     protected.insert("nonce".into(), Value::from(nonce));
     protected.insert("url".into(), Value::from(url));
-    jose::sign_flattened(key, protected, payload)
+    Ok(jose::sign_flattened(key, protected, payload)?)
 }
 
 /// The `externalAccountBinding` member of newAccount (RFC 8555 §7.3.4): a flattened JWS MACed
@@ -659,13 +659,17 @@ pub fn key_change_inner(
     key_change_url: &str,
     account_url: &str,
     old_jwk: &PublicJwk,
-) -> Value {
+) -> Result<Value, ClientError> {
     let mut protected = Map::new();
     protected.insert("alg".into(), Value::from("ES256"));
     protected.insert("jwk".into(), new_key.public_jwk().to_json());
     protected.insert("url".into(), Value::from(key_change_url));
     let payload = json!({ "account": account_url, "oldKey": old_jwk.to_json() });
-    jose::sign_flattened(new_key, protected, &to_bytes(&payload))
+    Ok(jose::sign_flattened(
+        new_key,
+        protected,
+        &to_bytes(&payload),
+    )?)
 }
 
 /// The newOrder payload for one TNAuthList identifier (RFC 8555 §7.4, RFC 9448 §3).
@@ -926,7 +930,8 @@ mod tests {
             "nonce-1",
             "https://ca.example/acme/new-order",
             br#"{"identifiers":[]}"#,
-        );
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let object = body.as_object().unwrap_or_else(|| panic!("not an object"));
         let mut members: Vec<&str> = object.keys().map(String::as_str).collect();
         members.sort_unstable();
@@ -952,7 +957,8 @@ mod tests {
     #[test]
     fn request_with_jwk_carries_the_public_key() {
         let key = signer();
-        let body = sign_request(&key, KeyRef::Jwk, "n", "https://ca.example/new-acct", b"{}");
+        let body = sign_request(&key, KeyRef::Jwk, "n", "https://ca.example/new-acct", b"{}")
+            .unwrap_or_else(|e| panic!("{e}"));
         let jws = parse(&body);
         assert!(jws.header.kid.is_none());
         let jwk = jws.header.jwk.clone().unwrap_or_else(|| panic!("no jwk"));
@@ -964,7 +970,8 @@ mod tests {
     #[test]
     fn post_as_get_has_an_empty_payload() {
         let key = signer();
-        let body = sign_request(&key, KeyRef::Kid("k"), "n", "https://ca.example/o/1", b"");
+        let body = sign_request(&key, KeyRef::Kid("k"), "n", "https://ca.example/o/1", b"")
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(body["payload"], "");
         let jws = parse(&body);
         assert!(jws.payload.is_empty());
@@ -1009,7 +1016,8 @@ mod tests {
             "https://ca.example/key-change",
             "https://ca.example/acct/1",
             &old.public_jwk(),
-        );
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let jws = parse(&inner);
         assert!(jws.header.nonce.is_none());
         assert_eq!(

@@ -1,5 +1,8 @@
 //! `stica client ...`: clap arguments and the [`run`] entry. Progress goes to stderr, results
 //! (paths, URLs, fingerprints) to stdout, so scripts can capture them.
+//!
+//! `stica client [OPTIONS]` obtains a certificate; `stica client <SUBCOMMAND>` does the rest of
+//! the account's business (fingerprint, orders, revoke, key-change, deactivate).
 
 use std::path::PathBuf;
 
@@ -8,13 +11,22 @@ use crate::client::{
     account_fingerprint, http_client, load_or_create_account_key, obtain,
 };
 
-/// The `stica client` subcommands.
-// Parsed once per process; boxing the large variant would only obscure the clap derive.
-#[allow(clippy::large_enum_variant)]
+/// `stica client`: without a subcommand, obtain a SHAKEN certificate (account, order, Authority
+/// Token, tkauth-01, finalize, download).
+#[derive(Debug, Clone, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ClientArgs {
+    /// Other account operations.
+    #[command(subcommand)]
+    pub command: Option<ClientCommand>,
+    /// Obtain a certificate (when no subcommand is given).
+    #[command(flatten)]
+    pub obtain: ObtainArgs,
+}
+
+/// The `stica client` subcommands besides obtaining a certificate.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum ClientCommand {
-    /// Obtain a SHAKEN certificate: account, order, Authority Token, tkauth-01, finalize, download.
-    Obtain(ObtainArgs),
     /// Print the account key fingerprint a token authority asks for (creates the key if missing).
     Fingerprint(KeyArgs),
     /// List the account's orders (RFC 8555 §7.1.2.1).
@@ -56,11 +68,12 @@ pub struct ServerArgs {
     pub ca_file: Option<PathBuf>,
 }
 
-/// `stica client obtain`
+/// `stica client` (obtain). Which options are required is checked in
+/// [`ObtainArgs::to_options`], so that subcommands need none of them.
 #[derive(Debug, Clone, clap::Args)]
 #[command(group(
     clap::ArgGroup::new("token_source")
-        .required(true)
+        .multiple(false)
         .args(["token_file", "token_command", "token_authority"])
 ))]
 pub struct ObtainArgs {
@@ -85,11 +98,11 @@ pub struct ObtainArgs {
     #[arg(long)]
     pub token_authority: Option<String>,
     /// Token authority user id.
-    #[arg(long, env = "STICA_TA_USER")]
-    pub ta_user: Option<String>,
+    #[arg(long, env = "STICA_PA_USER")]
+    pub pa_user: Option<String>,
     /// Token authority password.
-    #[arg(long, env = "STICA_TA_PASSWORD", hide_env_values = true)]
-    pub ta_password: Option<String>,
+    #[arg(long, env = "STICA_PA_PASSWORD", hide_env_values = true)]
+    pub pa_password: Option<String>,
     /// Ask the token authority for a token that allows a CA certificate (`atc.ca: true`).
     #[arg(long)]
     pub ca: bool,
@@ -164,10 +177,10 @@ impl ObtainArgs {
         } else if let Some(command) = &self.token_command {
             TokenSource::Command(command.clone())
         } else if let Some(base_url) = &self.token_authority {
-            let (Some(user), Some(password)) = (&self.ta_user, &self.ta_password) else {
+            let (Some(user), Some(password)) = (&self.pa_user, &self.pa_password) else {
                 return Err(ClientError::Input(
-                    "--token-authority needs --ta-user and --ta-password \
-                     (or STICA_TA_USER and STICA_TA_PASSWORD)"
+                    "--token-authority needs --pa-user and --pa-password \
+                     (or STICA_PA_USER and STICA_PA_PASSWORD)"
                         .into(),
                 ));
             };
@@ -215,12 +228,17 @@ impl ObtainArgs {
     }
 }
 
-/// Runs one `stica client` command.
-pub async fn run(command: ClientCommand) -> Result<(), ClientError> {
+/// Runs `stica client ...`; the error is the message for the user.
+pub async fn run(args: ClientArgs) -> Result<(), String> {
+    run_typed(args).await.map_err(|e| e.to_string())
+}
+
+/// [`run`] with the typed error.
+pub async fn run_typed(args: ClientArgs) -> Result<(), ClientError> {
     let progress = |line: &str| eprintln!("{line}");
-    match command {
-        ClientCommand::Obtain(args) => {
-            let opts = args.to_options()?;
+    match args.command {
+        None => {
+            let opts = args.obtain.to_options()?;
             let done = obtain(&opts, &progress).await?;
             println!("certificate chain: {}", done.chain_path.display());
             println!("certificate key:   {}", done.key_path.display());
@@ -229,7 +247,7 @@ pub async fn run(command: ClientCommand) -> Result<(), ClientError> {
                 println!("x5u:               {x5u}");
             }
         }
-        ClientCommand::Fingerprint(args) => {
+        Some(ClientCommand::Fingerprint(args)) => {
             let (key, created) = load_or_create_account_key(&args.account_key)?;
             if created {
                 progress(&format!(
@@ -239,13 +257,13 @@ pub async fn run(command: ClientCommand) -> Result<(), ClientError> {
             }
             println!("{}", account_fingerprint(&key.public_jwk()));
         }
-        ClientCommand::Orders(args) => {
+        Some(ClientCommand::Orders(args)) => {
             let client = existing_account(&args, &progress).await?;
             for url in client.orders_list().await? {
                 println!("{url}");
             }
         }
-        ClientCommand::Revoke(args) => {
+        Some(ClientCommand::Revoke(args)) => {
             let pem = std::fs::read(&args.cert).map_err(|source| ClientError::Io {
                 path: args.cert.clone(),
                 source,
@@ -283,7 +301,7 @@ pub async fn run(command: ClientCommand) -> Result<(), ClientError> {
             }
             progress(&format!("revoked {}", args.cert.display()));
         }
-        ClientCommand::KeyChange(args) => {
+        Some(ClientCommand::KeyChange(args)) => {
             let mut client = existing_account(&args.server, &progress).await?;
             let (new_key, _) = load_or_create_account_key(&args.new_key)?;
             client.key_change(new_key).await?;
@@ -293,7 +311,7 @@ pub async fn run(command: ClientCommand) -> Result<(), ClientError> {
                 args.new_key.display()
             ));
         }
-        ClientCommand::Deactivate(args) => {
+        Some(ClientCommand::Deactivate(args)) => {
             let mut client = existing_account(&args, &progress).await?;
             client.deactivate_account().await?;
             progress("account deactivated");
@@ -332,41 +350,68 @@ mod tests {
     #[derive(Debug, Parser)]
     struct Cli {
         #[command(subcommand)]
-        command: ClientCommand,
+        command: Top,
     }
 
-    fn parse(args: &[&str]) -> Result<ClientCommand, clap::Error> {
-        let mut all = vec!["stica-client"];
+    #[derive(Debug, clap::Subcommand)]
+    enum Top {
+        Client(ClientArgs),
+    }
+
+    fn parse(args: &[&str]) -> Result<ClientArgs, clap::Error> {
+        let mut all = vec!["stica", "client"];
         all.extend_from_slice(args);
-        Cli::try_parse_from(all).map(|c| c.command)
+        Cli::try_parse_from(all).map(|c| match c.command {
+            Top::Client(args) => args,
+        })
+    }
+
+    fn options(args: &[&str]) -> Result<ObtainOptions, ClientError> {
+        let args = parse(args).unwrap_or_else(|e| panic!("{e}"));
+        assert!(args.command.is_none());
+        args.obtain.to_options()
     }
 
     #[test]
-    fn obtain_with_token_authority() {
-        let cmd = parse(&[
-            "obtain",
-            "--spc",
-            "1234",
+    fn the_command_the_server_prints_parses() {
+        // As `stica serve` announces it (src/server.rs).
+        let opts = options(&[
+            "--directory",
+            "http://127.0.0.1:8080/directory",
+            "--tnauthlist",
+            "spc:1234",
             "--token-authority",
             "http://127.0.0.1:8080/sti-pa",
-            "--ta-user",
+            "--pa-user",
             "u",
-            "--ta-password",
+            "--pa-password",
             "p",
-            "--days",
-            "30",
+            "--out",
+            "./cert-1234",
         ])
         .unwrap_or_else(|e| panic!("{e}"));
-        let ClientCommand::Obtain(args) = cmd else {
-            panic!("not obtain")
-        };
-        let opts = args.to_options().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(opts.tnauthlist, "spc:1234");
-        assert!(matches!(
-            opts.token,
-            TokenSource::Authority { ca: false, .. }
-        ));
-        assert_eq!(opts.directory, "http://127.0.0.1:8080/directory");
+        assert_eq!(opts.out_dir, std::path::PathBuf::from("./cert-1234"));
+        match &opts.token {
+            TokenSource::Authority {
+                base_url,
+                user,
+                password,
+                ca,
+            } => {
+                assert_eq!(base_url, "http://127.0.0.1:8080/sti-pa");
+                assert_eq!((user.as_str(), password.as_str(), *ca), ("u", "p", false));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(opts.not_before, None);
+    }
+
+    #[test]
+    fn spc_shorthand_and_days() {
+        let opts = options(&["--spc", "709J", "--token-file", "t", "--days", "30"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(opts.tnauthlist, "spc:709J");
         let (Some(nb), Some(na)) = (opts.not_before, opts.not_after) else {
             panic!("no validity")
         };
@@ -374,46 +419,50 @@ mod tests {
     }
 
     #[test]
-    fn obtain_needs_a_token_source_and_one_identifier() {
-        assert!(parse(&["obtain", "--spc", "1234"]).is_err());
-        assert!(
-            parse(&[
-                "obtain",
-                "--spc",
-                "1234",
-                "--tnauthlist",
-                "spc:1",
-                "--token-file",
-                "t"
-            ])
-            .is_err()
-        );
-        assert!(
-            parse(&[
-                "obtain",
-                "--spc",
-                "1",
-                "--token-file",
-                "t",
-                "--token-command",
-                "c"
-            ])
-            .is_err()
-        );
-        let cmd = parse(&["obtain", "--token-file", "t"]).unwrap_or_else(|e| panic!("{e}"));
-        let ClientCommand::Obtain(args) = cmd else {
-            panic!("not obtain")
-        };
-        assert!(matches!(args.to_options(), Err(ClientError::Input(_))));
+    fn obtain_needs_one_token_source_and_one_identifier() {
+        // No token source.
+        assert!(matches!(
+            options(&["--spc", "1234"]),
+            Err(ClientError::Input(_))
+        ));
+        // No identifier.
+        assert!(matches!(
+            options(&["--token-file", "t"]),
+            Err(ClientError::Input(_))
+        ));
+        // Two identifiers, two token sources: refused by clap.
+        assert!(parse(&["--spc", "1", "--tnauthlist", "spc:1", "--token-file", "t"]).is_err());
+        assert!(parse(&["--spc", "1", "--token-file", "t", "--token-command", "c"]).is_err());
+        // Authority without credentials.
+        assert!(matches!(
+            options(&["--spc", "1", "--token-authority", "http://x"]),
+            Err(ClientError::Input(_))
+        ));
     }
 
     #[test]
     fn ca_flag_needs_the_token_authority() {
-        let cmd = parse(&["obtain", "--spc", "1", "--token-file", "t", "--ca"])
+        assert!(matches!(
+            options(&["--spc", "1", "--token-file", "t", "--ca"]),
+            Err(ClientError::Input(_))
+        ));
+    }
+
+    #[test]
+    fn subcommands_parse_without_obtain_options() {
+        let args = parse(&["revoke", "--cert", "c.pem", "--reason", "1"])
             .unwrap_or_else(|e| panic!("{e}"));
-        let ClientCommand::Obtain(args) = cmd else {
-            panic!("not obtain")
-        };
-        assert!(matches!(args.to_options(), Err(ClientError::Input(_))));
+        assert!(matches!(
+            args.command,
+            Some(ClientCommand::Revoke(RevokeArgs {
+                reason: Some(1),
+                ..
+            }))
+        ));
+        let args =
+            parse(&["fingerprint", "--account-key", "k.pem"]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(args.command, Some(ClientCommand::Fingerprint(_))));
+        // Obtain options do not mix with a subcommand.
+        assert!(parse(&["--spc", "1", "deactivate"]).is_err());
     }
 }

@@ -28,7 +28,7 @@ pub use self::acme::{
     AccountInfo, AcmeClient, CertificateChain, KeyRef, PollPolicy, TkauthField, parse_problem,
     problem_short_type,
 };
-pub use self::cli::{ClientCommand, run};
+pub use self::cli::{ClientArgs, ClientCommand};
 pub use self::csr::generate_csr;
 pub use self::token::{TokenError, TokenSource, account_fingerprint, token_request_body};
 
@@ -113,6 +113,10 @@ pub enum ClientError {
     /// The CSR could not be built.
     #[error("cannot build the CSR: {0}")]
     Csr(String),
+    /// Generating a key or signing a request failed in the crypto library (never caused by
+    /// input).
+    #[error("cannot sign: {0}")]
+    Crypto(#[from] crate::jose::JoseError),
 }
 
 impl ClientError {
@@ -466,7 +470,7 @@ pub async fn obtain(
 /// A fresh P-256 key (the one place the client asks jose for a key, so a signature change there is
 /// a one-line change here).
 pub(crate) fn new_signer() -> Result<EcSigner, ClientError> {
-    EcSigner::generate().map_err(|e| ClientError::Csr(format!("cannot generate a P-256 key: {e}")))
+    Ok(EcSigner::generate()?)
 }
 
 /// The HTTP client the CLI uses: a user agent, timeouts, no redirects (ACME never redirects a
