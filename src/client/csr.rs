@@ -118,4 +118,31 @@ mod tests {
         );
         assert!(verifier.verify(&info, req.signature.raw_bytes()).is_err());
     }
+
+    #[test]
+    fn csr_carries_a_multi_entry_list_byte_for_byte() {
+        let key = crate::client::new_signer().unwrap_or_else(|e| panic!("{e}"));
+        let list: crate::tnauth::TnAuthList = "spc:709J,tn:12155550123,range:12155550100+100"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let der = list.to_der();
+        let req = csr_for(&key, &der);
+        let attr = req
+            .info
+            .attributes
+            .iter()
+            .find(|a| a.oid == EXTENSION_REQUEST)
+            .unwrap_or_else(|| panic!("no extensionRequest"));
+        let extensions: Extensions = attr
+            .values
+            .iter()
+            .next()
+            .unwrap_or_else(|| panic!("empty attribute"))
+            .decode_as()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let value = extensions[0].extn_value.as_bytes();
+        assert_eq!(value, der.as_slice());
+        let back = crate::tnauth::TnAuthList::from_der(value).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, list);
+    }
 }

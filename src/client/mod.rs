@@ -763,4 +763,63 @@ mod tests {
         };
         assert_eq!(err.to_string(), "order x failed: the server gave no reason");
     }
+
+    #[tokio::test]
+    async fn unreachable_directory_is_a_readable_transport_error() {
+        // Port 1 on loopback: nothing listens there.
+        let key = new_signer().unwrap_or_else(|e| panic!("{e}"));
+        let http = http_client(None).unwrap_or_else(|e| panic!("{e}"));
+        let err = AcmeClient::new("http://127.0.0.1:1/directory", key, http)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("connected to port 1?"));
+        assert!(matches!(err, ClientError::Transport { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("cannot reach http://127.0.0.1:1/directory"),
+            "{text}"
+        );
+        // The cause is spelled out, not just "error sending request".
+        assert!(text.matches(": ").count() >= 2, "{text}");
+    }
+
+    #[test]
+    fn ca_file_must_hold_certificates() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("roots.pem");
+        fs::write(&path, "nothing here").unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            http_client(Some(&path)),
+            Err(ClientError::Key { .. })
+        ));
+        assert!(matches!(
+            http_client(Some(&dir.path().join("missing.pem"))),
+            Err(ClientError::Io { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn obtain_refuses_bad_input_before_any_network() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut opts = ObtainOptions::new(
+            "http://127.0.0.1:1/directory",
+            dir.path().join("account.pem"),
+            "spc:",
+            TokenSource::File(dir.path().join("token")),
+            dir.path().join("out"),
+        );
+        let quiet = |_: &str| {};
+        assert!(matches!(
+            obtain(&opts, &quiet).await,
+            Err(ClientError::Input(_))
+        ));
+        opts.tnauthlist = "spc:1234".into();
+        opts.eab_kid = Some("kid".into());
+        assert!(matches!(
+            obtain(&opts, &quiet).await,
+            Err(ClientError::Input(_))
+        ));
+        // Nothing was written for refused input.
+        assert!(!dir.path().join("account.pem").exists());
+    }
 }
