@@ -577,8 +577,11 @@ impl AcmeClient {
         if !reply.is_success() {
             return Err(reply.into_error());
         }
+        // Take it out of the pool so it is used once; if a concurrent request took it first,
+        // sharing it costs at most one badNonce retry.
         lock(&self.nonce)
             .take()
+            .or_else(|| reply.header("replay-nonce").map(str::to_string))
             .ok_or_else(|| reply.protocol("newNonce answered without a Replay-Nonce header"))
     }
 
