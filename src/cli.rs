@@ -159,15 +159,23 @@ async fn account(cmd: AccountCommand) -> Result<(), String> {
             let sa = open_storage(&cfg).await?;
             let name = name.trim().to_string();
             if name.is_empty() || name.len() > 64 {
-                return Err("--name must be 1 to 64 characters (it becomes the certificate's O)".into());
+                return Err(
+                    "--name must be 1 to 64 characters (it becomes the certificate's O)".into(),
+                );
             }
             for spc in &spcs {
-                if spc != "*" && (spc.is_empty() || !spc.chars().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())) {
+                if spc != "*"
+                    && (spc.is_empty()
+                        || !spc
+                            .chars()
+                            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()))
+                {
                     return Err(format!("--spc {spc:?} is not an SPC ([0-9A-Z]+)"));
                 }
             }
             let mut key = [0u8; 32];
-            aws_lc_rs::rand::fill(&mut key).map_err(|_| "random number generator failed".to_string())?;
+            aws_lc_rs::rand::fill(&mut key)
+                .map_err(|_| "random number generator failed".to_string())?;
             let kid = crate::ra::random_id();
             let binding = crate::sa::model::EabKey {
                 kid: kid.clone(),
@@ -178,7 +186,14 @@ async fn account(cmd: AccountCommand) -> Result<(), String> {
                 created_at: crate::acme::now(),
             };
             sa.insert_eab(&binding).await.map_err(|e| e.to_string())?;
-            println!("External account binding for {name:?} (SPCs: {})", if spcs.is_empty() { "any".to_string() } else { spcs.join(", ") });
+            println!(
+                "External account binding for {name:?} (SPCs: {})",
+                if spcs.is_empty() {
+                    "any".to_string()
+                } else {
+                    spcs.join(", ")
+                }
+            );
             println!("key id:   {kid}");
             println!("HMAC key: {}", crate::jose::b64::encode_url(&key));
             Ok(())
@@ -191,7 +206,11 @@ async fn account(cmd: AccountCommand) -> Result<(), String> {
                     "{}\t{}\tspcs={}\taccount={}",
                     b.kid,
                     b.name,
-                    if b.spcs.is_empty() { "*".to_string() } else { b.spcs.join(",") },
+                    if b.spcs.is_empty() {
+                        "*".to_string()
+                    } else {
+                        b.spcs.join(",")
+                    },
                     b.account_id.as_deref().unwrap_or("-")
                 );
             }
@@ -201,24 +220,38 @@ async fn account(cmd: AccountCommand) -> Result<(), String> {
 }
 
 async fn open_storage(cfg: &Config) -> Result<crate::sa::Storage, String> {
-    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| format!("{}: {e}", cfg.data_dir.display()))?;
-    crate::sa::Storage::connect(&cfg.database_url()).await.map_err(|e| format!("database: {e}"))
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| format!("{}: {e}", cfg.data_dir.display()))?;
+    crate::sa::Storage::connect(&cfg.database_url())
+        .await
+        .map_err(|e| format!("database: {e}"))
 }
 
 async fn pa(cmd: PaCommand) -> Result<(), String> {
     match cmd {
-        PaCommand::Token { common, spc, tnauthlist, account_key, ca, ttl } => {
+        PaCommand::Token {
+            common,
+            spc,
+            tnauthlist,
+            account_key,
+            ca,
+            ttl,
+        } => {
             let cfg = load_config(&common)?;
             let spec = match (spc, tnauthlist) {
                 (Some(s), None) => format!("spc:{s}"),
                 (None, Some(t)) => t,
                 _ => return Err("give --spc or --tnauthlist".into()),
             };
-            let list: crate::tnauth::TnAuthList = spec.parse().map_err(|e| format!("--tnauthlist: {e}"))?;
+            let list: crate::tnauth::TnAuthList =
+                spec.parse().map_err(|e| format!("--tnauthlist: {e}"))?;
             let key = account_public_key(&account_key)?;
             let ttl_secs = parse_duration(&ttl)?;
-            let pa = crate::pa::DevTokenAuthority::load_or_init(&cfg.data_dir.join("pa"), &format!("{}/sti-pa", cfg.external_base()))
-                .map_err(|e| e.to_string())?;
+            let pa = crate::pa::DevTokenAuthority::load_or_init(
+                &cfg.data_dir.join("pa"),
+                &format!("{}/sti-pa", cfg.external_base()),
+            )
+            .map_err(|e| e.to_string())?;
             let token = pa
                 .mint(&crate::pa::TokenRequest::new(list, &key, ca, ttl_secs))
                 .map_err(|e| e.to_string())?;
@@ -229,9 +262,16 @@ async fn pa(cmd: PaCommand) -> Result<(), String> {
             let mut cfg = load_config(&common)?;
             cfg.listen = listen;
             let base = cfg.external_base();
-            let pa = crate::pa::DevTokenAuthority::load_or_init(&cfg.data_dir.join("pa"), &base).map_err(|e| e.to_string())?;
-            let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| e.to_string())?;
-            println!("stica dev token authority at {base} (user {}, password {})", pa.dev_user(), pa.dev_password());
+            let pa = crate::pa::DevTokenAuthority::load_or_init(&cfg.data_dir.join("pa"), &base)
+                .map_err(|e| e.to_string())?;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "stica dev token authority at {base} (user {}, password {})",
+                pa.dev_user(),
+                pa.dev_password()
+            );
             axum::serve(listener, pa.router())
                 .with_graceful_shutdown(crate::server::shutdown_signal())
                 .await
@@ -246,7 +286,8 @@ pub fn account_public_key(path: &Path) -> Result<crate::jose::PublicJwk, String>
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let text = String::from_utf8_lossy(&bytes);
     if text.trim_start().starts_with('{') {
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         return crate::jose::PublicJwk::from_json(&v).map_err(|e| e.to_string());
     }
     if text.contains("PRIVATE KEY") {
@@ -267,7 +308,9 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         Some((i, _)) => (&s[..i], &s[i..]),
         None => (s, "s"),
     };
-    let n: i64 = num.parse().map_err(|_| format!("{s:?} is not a duration like 3600s, 30m, 1h, 2d"))?;
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 3600s, 30m, 1h, 2d"))?;
     let mult = match unit {
         "s" => 1,
         "m" => 60,
@@ -275,7 +318,9 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         "d" => 86_400,
         _ => return Err(format!("{s:?}: unit must be s, m, h or d")),
     };
-    n.checked_mul(mult).filter(|v| *v > 0).ok_or_else(|| format!("{s:?} is out of range"))
+    n.checked_mul(mult)
+        .filter(|v| *v > 0)
+        .ok_or_else(|| format!("{s:?} is out of range"))
 }
 
 #[cfg(test)]
@@ -295,8 +340,19 @@ mod tests {
 
     #[test]
     fn cli_parses() {
-        Cli::try_parse_from(["stica", "serve", "--listen", "127.0.0.1:0", "--data-dir", "/tmp/x"]).unwrap();
-        Cli::try_parse_from(["stica", "account", "add", "--name", "Carrier", "--spc", "1234"]).unwrap();
+        Cli::try_parse_from([
+            "stica",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            "/tmp/x",
+        ])
+        .unwrap();
+        Cli::try_parse_from([
+            "stica", "account", "add", "--name", "Carrier", "--spc", "1234",
+        ])
+        .unwrap();
         assert!(Cli::try_parse_from(["stica", "serve", "--bogus"]).is_err());
     }
 }

@@ -66,7 +66,8 @@ impl Default for Config {
 impl Config {
     /// Reads a config file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io(path.to_path_buf(), e))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| ConfigError::Io(path.to_path_buf(), e))?;
         toml::from_str(&text).map_err(|e| ConfigError::Invalid(path.to_path_buf(), e.to_string()))
     }
 
@@ -75,7 +76,11 @@ impl Config {
         match &self.external_url {
             Some(u) => u.trim_end_matches('/').to_string(),
             None => {
-                let scheme = if self.tls_cert.is_some() { "https" } else { "http" };
+                let scheme = if self.tls_cert.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
                 format!("{scheme}://{}", self.listen)
             }
         }
@@ -85,25 +90,37 @@ impl Config {
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(u) => u.clone(),
-            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("stica.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("stica.db").display()
+            ),
         }
     }
 
     /// Checks values at start.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let base = self.external_base();
-        let url = url::Url::parse(&base).map_err(|e| ConfigError::Value(format!("external_url {base}: {e}")))?;
+        let url = url::Url::parse(&base)
+            .map_err(|e| ConfigError::Value(format!("external_url {base}: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(ConfigError::Value("external_url must be http or https".into()));
+            return Err(ConfigError::Value(
+                "external_url must be http or https".into(),
+            ));
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(ConfigError::Value("external_url must not have a query or fragment".into()));
+            return Err(ConfigError::Value(
+                "external_url must not have a query or fragment".into(),
+            ));
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
-            return Err(ConfigError::Value("tls_cert and tls_key go together".into()));
+            return Err(ConfigError::Value(
+                "tls_cert and tls_key go together".into(),
+            ));
         }
         if self.max_body_bytes < 1024 {
-            return Err(ConfigError::Value("max_body_bytes must be at least 1024".into()));
+            return Err(ConfigError::Value(
+                "max_body_bytes must be at least 1024".into(),
+            ));
         }
         Ok(())
     }

@@ -33,12 +33,15 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
     cfg.validate().map_err(|e| e.to_string())?;
     create_private_dir(&cfg.data_dir)?;
     let base = cfg.external_base();
-    if crate::ca::init_hierarchy(&cfg.data_dir, "stica development CA").map_err(|e| format!("CA hierarchy: {e}"))? {
+    if crate::ca::init_hierarchy(&cfg.data_dir, "stica development CA")
+        .map_err(|e| format!("CA hierarchy: {e}"))?
+    {
         tracing::warn!(dir = %cfg.data_dir.join("ca").display(), "created a new development CA hierarchy");
     }
     let pa = if cfg.dev_token_authority {
-        let pa = DevTokenAuthority::load_or_init(&cfg.data_dir.join("pa"), &format!("{base}/sti-pa"))
-            .map_err(|e| format!("dev token authority: {e}"))?;
+        let pa =
+            DevTokenAuthority::load_or_init(&cfg.data_dir.join("pa"), &format!("{base}/sti-pa"))
+                .map_err(|e| format!("dev token authority: {e}"))?;
         Some(Arc::new(pa))
     } else {
         None
@@ -48,7 +51,9 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
         None => Policy::default(),
     };
     if policy.file.authority_token.danger_allow_http_x5u {
-        tracing::warn!("DANGER: authority_token.danger_allow_http_x5u is on: token signers may be fetched over plain http");
+        tracing::warn!(
+            "DANGER: authority_token.danger_allow_http_x5u is on: token signers may be fetched over plain http"
+        );
     }
     // Without a policy directory the dev token authority is the trust anchor; with one, only the
     // directory's token authorities are trusted (docs/config.md).
@@ -57,16 +62,26 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
         _ => Vec::new(),
     };
     if policy.token_authorities.is_empty() && extra_anchors.is_empty() {
-        return Err("no token authority is trusted: add <policy-dir>/token-authorities/*.pem".into());
+        return Err(
+            "no token authority is trusted: add <policy-dir>/token-authorities/*.pem".into(),
+        );
     }
     let crl_dp = crl_distribution_point(&policy, pa.as_deref())?;
-    let sa = Storage::connect(&cfg.database_url()).await.map_err(|e| format!("database: {e}"))?;
+    let sa = Storage::connect(&cfg.database_url())
+        .await
+        .map_err(|e| format!("database: {e}"))?;
     let ca = Ca::load(&cfg.data_dir, &policy, crl_dp).map_err(|e| format!("CA: {e}"))?;
     let verifier = TokenVerifier::new(&policy, extra_anchors);
-    let nonces = NonceKey::load_or_create(&cfg.data_dir.join("nonce.key")).map_err(|e| format!("nonce key: {e}"))?;
+    let nonces = NonceKey::load_or_create(&cfg.data_dir.join("nonce.key"))
+        .map_err(|e| format!("nonce key: {e}"))?;
     let urls = Urls::new(&base);
     let prefix = urls.path_prefix();
-    let state = Arc::new(AppState { ra: Ra::new(sa, ca, verifier, policy), nonces, urls, max_body_bytes: cfg.max_body_bytes });
+    let state = Arc::new(AppState {
+        ra: Ra::new(sa, ca, verifier, policy),
+        nonces,
+        urls,
+        max_body_bytes: cfg.max_body_bytes,
+    });
     let mut router = wfe::router(state);
     if let Some(pa) = &pa {
         router = router.nest(&format!("{prefix}/sti-pa"), pa.router());
@@ -76,19 +91,29 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
 
 /// The CRL distribution point for issued certificates: from policy, or the dev token
 /// authority's CRL (the STI-PA's indirect CRL in production, standards.md §3.2).
-fn crl_distribution_point(policy: &Policy, pa: Option<&DevTokenAuthority>) -> Result<CrlDistributionPoint, String> {
+fn crl_distribution_point(
+    policy: &Policy,
+    pa: Option<&DevTokenAuthority>,
+) -> Result<CrlDistributionPoint, String> {
     let issuance = &policy.file.issuance;
     let crl_issuer_der = match &issuance.crl_issuer {
-        Some(path) => Some(crate::ca::name_from_file(path).map_err(|e| format!("issuance.crl_issuer: {e}"))?),
+        Some(path) => {
+            Some(crate::ca::name_from_file(path).map_err(|e| format!("issuance.crl_issuer: {e}"))?)
+        }
         None if issuance.crl_url.is_none() => pa.map(|p| p.crl_issuer_name_der().to_vec()),
         None => None,
     };
     let url = match (&issuance.crl_url, pa) {
         (Some(u), _) => u.clone(),
         (None, Some(pa)) => pa.crl_url(),
-        (None, None) => return Err("issuance.crl_url must be set when the dev token authority is off".into()),
+        (None, None) => {
+            return Err("issuance.crl_url must be set when the dev token authority is off".into());
+        }
     };
-    Ok(CrlDistributionPoint { url, crl_issuer_der })
+    Ok(CrlDistributionPoint {
+        url,
+        crl_issuer_der,
+    })
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), String> {
@@ -103,7 +128,9 @@ fn create_private_dir(dir: &Path) -> Result<(), String> {
 /// Serves until SIGINT/SIGTERM, finishing in-flight requests. Binds first, so that
 /// `--listen 127.0.0.1:0` works: without an external URL the bound address is used.
 pub async fn serve(mut cfg: Config) -> Result<(), String> {
-    let listener = TcpListener::bind(cfg.listen).await.map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    let listener = TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     cfg.listen = local;
     let built = build(&cfg).await?;

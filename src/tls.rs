@@ -30,14 +30,22 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, St
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .with_no_client_auth()
-        .with_single_cert(chain, PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der)))
+        .with_single_cert(
+            chain,
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der)),
+        )
         .map_err(|e| format!("TLS key and certificate: {e}"))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
 
 /// Accepts TLS connections and serves the router on each until SIGINT/SIGTERM.
-pub async fn serve_tls(listener: TcpListener, router: Router, cert: &Path, key: &Path) -> Result<(), String> {
+pub async fn serve_tls(
+    listener: TcpListener,
+    router: Router,
+    cert: &Path,
+    key: &Path,
+) -> Result<(), String> {
     let acceptor = TlsAcceptor::from(Arc::new(server_config(cert, key)?));
     let shutdown = crate::server::shutdown_signal();
     tokio::pin!(shutdown);
@@ -55,7 +63,10 @@ pub async fn serve_tls(listener: TcpListener, router: Router, cert: &Path, key: 
         let acceptor = acceptor.clone();
         let service = TowerToHyperService::new(router.clone());
         tokio::spawn(async move {
-            let Ok(Ok(tls)) = tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp)).await else {
+            let Ok(Ok(tls)) =
+                tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp))
+                    .await
+            else {
                 tracing::debug!(%peer, "TLS handshake failed");
                 return;
             };

@@ -1,1 +1,551 @@
-//! (ca: being written; see docs/architecture.md)
+//! Issuance: the only module that holds CA signing keys.
+//!
+//! Boulder's split between deciding and signing: the RA decides what to issue, the CA builds the
+//! certificate from a profile (never from the CSR), lints it and only then signs it.
+//! [`Ca::prepare`] builds the to-be-signed certificate, signs it with a throwaway lint key, runs
+//! [`crate::lint`] over the result and refuses on any error-level finding; [`Ca::issue`] consumes
+//! the [`Prepared`] token, signs the same parameters with the real key, checks that the signed
+//! TBSCertificate is byte for byte the one that was linted and that the signature verifies, and
+//! audit-logs before and after (tracing target `audit`).
+//!
+//! Profiles: `profiles.md` in the design notes; the `shaken-spc` profile is ATIS-1000080 v005
+//! §6.4.1 (see [`shaken_spc`]).
+
+pub mod csr;
+pub mod ext;
+pub mod hierarchy;
+pub mod oid;
+pub mod serial;
+pub mod shaken_spc;
+pub mod signer;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
+use const_oid::ObjectIdentifier;
+use der::Decode;
+
+use crate::error::{Error, ErrorKind};
+use crate::lint::{self, Finding, LintContext};
+use crate::policy::Policy;
+
+pub use hierarchy::{HierarchyPaths, init_hierarchy, name_from_file};
+pub use signer::{KeyFileSigner, Signer, SignerError};
+
+use signer::RcgenKey;
+
+/// Errors from the CA.
+#[derive(Debug, thiserror::Error)]
+pub enum CaError {
+    /// A file of the CA hierarchy could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// the file
+        path: PathBuf,
+        /// why
+        source: std::io::Error,
+    },
+    /// Some, but not all, of the hierarchy files exist: stica neither overwrites nor guesses.
+    #[error(
+        "incomplete CA hierarchy, missing {missing:?}; restore them from backup or move the others away"
+    )]
+    PartialHierarchy {
+        /// the files that are missing
+        missing: Vec<PathBuf>,
+    },
+    /// A stored CA certificate is unusable, or does not match its key or its issuer.
+    #[error("CA hierarchy unusable: {0}")]
+    BadHierarchy(String),
+    /// The CA signing key failed.
+    #[error(transparent)]
+    Signer(#[from] SignerError),
+    /// The subject public key is not an uncompressed P-256 key (ATIS-1000080 §6.4.1).
+    #[error("unacceptable subject key: {0}")]
+    BadKey(String),
+    /// The request cannot be issued under the profile (TNAuthList not a single SPC, empty
+    /// organization, validity outside the issuer's).
+    #[error("cannot issue: {0}")]
+    BadRequest(String),
+    /// CA configuration (certificate policy, CRL distribution point) is unusable.
+    #[error("CA configuration: {0}")]
+    Config(String),
+    /// The to-be-signed certificate failed lint: nothing was signed.
+    #[error("certificate failed lint: {}", lint::summary(.0))]
+    Lint(Vec<Finding>),
+    /// rcgen could not build or sign the certificate.
+    #[error("certificate build failed: {0}")]
+    Build(#[from] rcgen::Error),
+    /// The signed certificate is not what was linted, or its signature does not verify with
+    /// the CA key (a faulty signer or HSM): it is discarded.
+    #[error("issuance integrity check failed: {0}")]
+    Integrity(String),
+}
+
+impl From<CaError> for Error {
+    fn from(e: CaError) -> Self {
+        match e {
+            CaError::BadKey(detail) => Error::new(
+                ErrorKind::BadCsr,
+                format!("CSR public key not acceptable: {detail}"),
+            ),
+            CaError::BadRequest(detail) => Error::new(ErrorKind::BadCsr, detail),
+            CaError::Lint(findings) => {
+                for f in &findings {
+                    tracing::error!(rule = f.rule, level = ?f.level, detail = %f.detail, "lint finding blocked issuance");
+                }
+                Error::internal(format!(
+                    "certificate failed lint: {}",
+                    lint::summary(&findings)
+                ))
+            }
+            other => Error::internal(other),
+        }
+    }
+}
+
+/// A certificate profile (profiles.md). Only `shaken-spc` exists so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// The STI end-entity certificate for one SPC (ATIS-1000080 v005 §6.4.1).
+    ShakenSpc,
+}
+
+impl Profile {
+    /// The profile name used in storage, logs and the directory `meta`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::ShakenSpc => "shaken-spc",
+        }
+    }
+
+    /// Parses a profile name.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "shaken-spc" => Some(Profile::ShakenSpc),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where relying parties find revocation for the certificates stica issues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrlDistributionPoint {
+    /// `fullName` URI of the CRL (http or https).
+    pub url: String,
+    /// DER `Name` of the CRL issuer when the CRL is indirect (the STI-PA's, or stica's own CRL
+    /// signer): copied byte for byte into `cRLIssuer`.
+    pub crl_issuer_der: Option<Vec<u8>>,
+}
+
+/// What the RA asks the CA to issue. Everything in it has been validated by the RA; the CA
+/// checks again what the profile depends on.
+#[derive(Debug, Clone)]
+pub struct IssuanceRequest {
+    /// The profile.
+    pub profile: Profile,
+    /// The subject's DER SubjectPublicKeyInfo (from the CSR).
+    pub spki_der: Vec<u8>,
+    /// The DER TNAuthorizationList (the order's identifier, DER-equal to the CSR's and the token's),
+    /// copied into the certificate byte for byte; it must be exactly one SHAKEN SPC.
+    pub tnauthlist_der: Vec<u8>,
+    /// Subject `O`: the legal name of the service provider (from the account binding).
+    pub organization: String,
+    /// notBefore, unix seconds.
+    pub not_before: i64,
+    /// notAfter, unix seconds (capped at the issuing certificate's notAfter).
+    pub not_after: i64,
+    /// The ACME account, for the audit log.
+    pub account_id: String,
+}
+
+/// A certificate that passed lint and may be signed: the token [`Ca::issue`] consumes. Only the
+/// CA can make one.
+pub struct Prepared {
+    profile: Profile,
+    params: rcgen::CertificateParams,
+    subject_key: SubjectKey,
+    serial_hex: String,
+    subject: String,
+    spc: String,
+    account_id: String,
+    not_before: i64,
+    not_after: i64,
+    linted_tbs: Vec<u8>,
+    findings: Vec<Finding>,
+}
+
+impl fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Prepared")
+            .field("profile", &self.profile)
+            .field("serial_hex", &self.serial_hex)
+            .field("subject", &self.subject)
+            .field("account_id", &self.account_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Prepared {
+    /// The serial the certificate will carry (lowercase hex).
+    pub fn serial_hex(&self) -> &str {
+        &self.serial_hex
+    }
+    /// The subject DN as text.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+    /// notBefore (unix seconds), after capping.
+    pub fn not_before(&self) -> i64 {
+        self.not_before
+    }
+    /// notAfter (unix seconds), after capping at the issuer's notAfter.
+    pub fn not_after(&self) -> i64 {
+        self.not_after
+    }
+    /// Non-blocking lint findings (warnings), for the log.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+}
+
+/// A signed certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    /// Serial, lowercase hex (20 octets).
+    pub serial_hex: String,
+    /// The certificate, DER.
+    pub der: Vec<u8>,
+    /// PEM chain for `application/pem-certificate-chain`: leaf, then the intermediate.
+    pub chain_pem: String,
+    /// notBefore, unix seconds.
+    pub not_before: i64,
+    /// notAfter, unix seconds.
+    pub not_after: i64,
+}
+
+/// A subject public key for rcgen: an uncompressed P-256 point.
+#[derive(Debug, Clone)]
+struct SubjectKey(Vec<u8>);
+
+impl rcgen::PublicKeyData for SubjectKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.0
+    }
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
+    }
+}
+
+/// The issuing CA.
+pub struct Ca {
+    issuer: rcgen::Issuer<'static, RcgenKey>,
+    lint_issuer: rcgen::Issuer<'static, RcgenKey>,
+    signer: Arc<dyn Signer>,
+    root_der: Vec<u8>,
+    chain: Vec<Vec<u8>>,
+    issuer_not_before: i64,
+    issuer_not_after: i64,
+    certificate_policy: ObjectIdentifier,
+    country: String,
+    crl_dp_der: Vec<u8>,
+}
+
+impl fmt::Debug for Ca {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ca")
+            .field("signer", &self.signer)
+            .field("certificate_policy", &self.certificate_policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ca {
+    /// Loads `<data_dir>/ca/{root,intermediate}.pem` and the intermediate's key file.
+    pub fn load(
+        data_dir: &Path,
+        policy: &Policy,
+        crl_dp: CrlDistributionPoint,
+    ) -> Result<Ca, CaError> {
+        let paths = HierarchyPaths::new(data_dir);
+        let root_der = hierarchy::read_cert(&paths.root_cert)?;
+        let intermediate_der = hierarchy::read_cert(&paths.intermediate_cert)?;
+        let signer = KeyFileSigner::load(&paths.intermediate_key)?;
+        Ca::with_signer(root_der, intermediate_der, Arc::new(signer), policy, crl_dp)
+    }
+
+    /// Builds a CA from its certificates and any [`Signer`] (key file, PKCS#11). Checks that the
+    /// signer's key is the intermediate's and that the root signed the intermediate.
+    pub fn with_signer(
+        root_der: Vec<u8>,
+        intermediate_der: Vec<u8>,
+        signer: Arc<dyn Signer>,
+        policy: &Policy,
+        crl_dp: CrlDistributionPoint,
+    ) -> Result<Ca, CaError> {
+        let bad = |m: String| CaError::BadHierarchy(m);
+        let root = x509_cert::Certificate::from_der(&root_der)
+            .map_err(|e| bad(format!("root certificate: {e}")))?;
+        let inter = x509_cert::Certificate::from_der(&intermediate_der)
+            .map_err(|e| bad(format!("intermediate certificate: {e}")))?;
+        let inter_key = inter
+            .tbs_certificate()
+            .subject_public_key_info()
+            .subject_public_key
+            .as_bytes()
+            .ok_or_else(|| {
+                bad("intermediate public key is not an octet-aligned BIT STRING".into())
+            })?;
+        if inter_key != signer.public_key() {
+            return Err(bad(
+                "the signing key is not the intermediate certificate's key".into(),
+            ));
+        }
+        let root_key = root
+            .tbs_certificate()
+            .subject_public_key_info()
+            .subject_public_key
+            .as_bytes()
+            .ok_or_else(|| bad("root public key is not an octet-aligned BIT STRING".into()))?;
+        verify_signed_by(&intermediate_der, root_key)
+            .map_err(|e| bad(format!("intermediate is not signed by the root: {e}")))?;
+
+        let issuance = &policy.file.issuance;
+        let certificate_policy: ObjectIdentifier = issuance
+            .certificate_policy
+            .parse()
+            .map_err(|e| CaError::Config(format!("certificate_policy: {e}")))?;
+        let crl_dp_der =
+            ext::crl_distribution_points(&crl_dp.url, crl_dp.crl_issuer_der.as_deref())
+                .map_err(CaError::Config)?;
+        if !(crl_dp.url.starts_with("http://") || crl_dp.url.starts_with("https://")) {
+            return Err(CaError::Config(format!(
+                "CRL distribution point {:?} is not an http(s) URL",
+                crl_dp.url
+            )));
+        }
+
+        let validity = inter.tbs_certificate().validity();
+        let issuer_not_before = validity.not_before.to_unix_duration().as_secs() as i64;
+        let issuer_not_after = validity.not_after.to_unix_duration().as_secs() as i64;
+
+        let cert_der = rustls::pki_types::CertificateDer::from(intermediate_der.as_slice());
+        let issuer = rcgen::Issuer::from_ca_cert_der(&cert_der, RcgenKey(signer.clone()))?;
+        let lint_key: Arc<dyn Signer> = Arc::new(KeyFileSigner::generate()?);
+        let lint_issuer = rcgen::Issuer::from_ca_cert_der(&cert_der, RcgenKey(lint_key))?;
+
+        Ok(Ca {
+            issuer,
+            lint_issuer,
+            signer,
+            root_der,
+            chain: vec![intermediate_der],
+            issuer_not_before,
+            issuer_not_after,
+            certificate_policy,
+            country: issuance.country.clone(),
+            crl_dp_der,
+        })
+    }
+
+    /// The root certificate (DER): the trust anchor for what stica issues.
+    pub fn root_der(&self) -> &[u8] {
+        &self.root_der
+    }
+
+    /// The certificates between a leaf and the root, leaf side first (today: the intermediate).
+    pub fn chain_der(&self) -> &[Vec<u8>] {
+        &self.chain
+    }
+
+    /// The issuing (intermediate) certificate, DER.
+    pub fn issuer_der(&self) -> &[u8] {
+        self.chain.first().map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// The certificatePolicies OID put into leaves.
+    pub fn certificate_policy(&self) -> ObjectIdentifier {
+        self.certificate_policy
+    }
+
+    /// Builds the to-be-signed certificate for `req`, lints it (signed with a throwaway key) and
+    /// returns the token for [`Ca::issue`]; any error-level finding is [`CaError::Lint`] and
+    /// nothing is signed.
+    pub fn prepare(&self, req: IssuanceRequest) -> Result<Prepared, CaError> {
+        let Profile::ShakenSpc = req.profile;
+        let subject_key = csr::p256_public_key(&req.spki_der).map_err(CaError::BadKey)?;
+        let spc = lint::shaken_spc(&req.tnauthlist_der)
+            .map_err(CaError::BadRequest)?
+            .as_str()
+            .to_string();
+        let not_before = req.not_before.max(self.issuer_not_before);
+        let not_after = req.not_after.min(self.issuer_not_after);
+        if not_before >= not_after {
+            return Err(CaError::BadRequest(format!(
+                "empty validity: notBefore {} is not before notAfter {} (issuer valid {}..{})",
+                req.not_before, req.not_after, self.issuer_not_before, self.issuer_not_after
+            )));
+        }
+        let serial = serial::random_serial()
+            .map_err(|_| CaError::Signer(SignerError::Sign("system RNG failed".into())))?;
+        let spec = shaken_spc::Spec {
+            serial: &serial,
+            spc: &spc,
+            organization: &req.organization,
+            country: &self.country,
+            not_before,
+            not_after,
+            subject_public_key: &subject_key,
+            tnauthlist_der: &req.tnauthlist_der,
+            certificate_policy: self.certificate_policy,
+            crl_dp_der: &self.crl_dp_der,
+        };
+        let params = shaken_spc::params(&spec)?;
+        let subject = shaken_spc::subject_text(&spec);
+        let subject_key = SubjectKey(subject_key);
+
+        let lint_der = params.signed_by(&subject_key, &self.lint_issuer)?;
+        let ctx = LintContext {
+            profile: req.profile,
+            issuer_der: self.issuer_der(),
+            certificate_policy: self.certificate_policy,
+        };
+        let findings = lint::lint_with(lint_der.der(), &ctx);
+        if lint::has_errors(&findings) {
+            for f in &findings {
+                tracing::warn!(rule = f.rule, level = ?f.level, detail = %f.detail, serial = %serial::serial_hex(&serial), "lint finding");
+            }
+            return Err(CaError::Lint(findings));
+        }
+        let linted_tbs = tbs_bytes(lint_der.der())
+            .ok_or_else(|| CaError::Integrity("lint certificate has no TBSCertificate".into()))?
+            .to_vec();
+        Ok(Prepared {
+            profile: req.profile,
+            params,
+            subject_key,
+            serial_hex: serial::serial_hex(&serial),
+            subject,
+            spc,
+            account_id: req.account_id,
+            not_before,
+            not_after,
+            linted_tbs,
+            findings,
+        })
+    }
+
+    /// Signs a prepared certificate with the CA key. Audit-logged before and after.
+    pub fn issue(&self, p: Prepared) -> Result<Issued, CaError> {
+        tracing::info!(
+            target: "audit",
+            event = "sign.start",
+            serial = %p.serial_hex,
+            profile = %p.profile,
+            subject = %p.subject,
+            spc = %p.spc,
+            account = %p.account_id,
+            not_before = p.not_before,
+            not_after = p.not_after,
+            "signing certificate"
+        );
+        let result = self.sign_checked(&p);
+        match &result {
+            Ok(issued) => tracing::info!(
+                target: "audit",
+                event = "sign.done",
+                serial = %issued.serial_hex,
+                profile = %p.profile,
+                subject = %p.subject,
+                account = %p.account_id,
+                "certificate signed"
+            ),
+            Err(e) => tracing::error!(
+                target: "audit",
+                event = "sign.failed",
+                serial = %p.serial_hex,
+                profile = %p.profile,
+                subject = %p.subject,
+                account = %p.account_id,
+                error = %e,
+                "certificate signing failed"
+            ),
+        }
+        result
+    }
+
+    fn sign_checked(&self, p: &Prepared) -> Result<Issued, CaError> {
+        let cert = p.params.signed_by(&p.subject_key, &self.issuer)?;
+        let der = cert.der().to_vec();
+        let tbs = tbs_bytes(&der)
+            .ok_or_else(|| CaError::Integrity("signed certificate has no TBSCertificate".into()))?;
+        if tbs != p.linted_tbs.as_slice() {
+            return Err(CaError::Integrity(
+                "signed TBSCertificate differs from the linted one".into(),
+            ));
+        }
+        verify_signed_by(&der, self.signer.public_key()).map_err(CaError::Integrity)?;
+        let mut chain_pem = crate::x509::to_pem("CERTIFICATE", &der);
+        for c in &self.chain {
+            chain_pem.push_str(&crate::x509::to_pem("CERTIFICATE", c));
+        }
+        Ok(Issued {
+            serial_hex: p.serial_hex.clone(),
+            der,
+            chain_pem,
+            not_before: p.not_before,
+            not_after: p.not_after,
+        })
+    }
+}
+
+/// Length of the DER header (tag + length octets) at the start of `b`, and the content length.
+fn der_header(b: &[u8]) -> Option<(usize, usize)> {
+    let first = *b.get(1)?;
+    if first < 0x80 {
+        return Some((2, usize::from(first)));
+    }
+    let n = usize::from(first & 0x7f);
+    if n == 0 || n > 4 {
+        return None;
+    }
+    let len = b
+        .get(2..2 + n)?
+        .iter()
+        .fold(0usize, |acc, x| (acc << 8) | usize::from(*x));
+    Some((2 + n, len))
+}
+
+/// The raw TBSCertificate TLV of a certificate (the signed bytes, RFC 5280 §4.1.1.3).
+pub(crate) fn tbs_bytes(cert_der: &[u8]) -> Option<&[u8]> {
+    let (outer_hdr, _) = der_header(cert_der)?;
+    let inner = cert_der.get(outer_hdr..)?;
+    let (hdr, len) = der_header(inner)?;
+    inner.get(..hdr.checked_add(len)?)
+}
+
+/// Verifies that `cert_der` is signed (ecdsa-with-SHA256) by the P-256 point `issuer_key`.
+pub(crate) fn verify_signed_by(cert_der: &[u8], issuer_key: &[u8]) -> Result<(), String> {
+    let cert = x509_cert::Certificate::from_der(cert_der).map_err(|e| e.to_string())?;
+    if cert.signature_algorithm().oid != oid::ECDSA_WITH_SHA256 {
+        return Err("signature algorithm is not ecdsa-with-SHA256".into());
+    }
+    let tbs = tbs_bytes(cert_der).ok_or("no TBSCertificate")?;
+    let sig = cert
+        .signature()
+        .as_bytes()
+        .ok_or("signature BIT STRING has unused bits")?;
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, issuer_key)
+        .verify(tbs, sig)
+        .map_err(|_| "signature does not verify".to_string())
+}
+
+#[cfg(test)]
+mod tests;

@@ -28,11 +28,16 @@ impl Ra {
             return Ok((existing, false));
         }
         if req.only_return_existing == Some(true) {
-            return Err(Error::new(ErrorKind::AccountDoesNotExist, "no account exists for this key"));
+            return Err(Error::new(
+                ErrorKind::AccountDoesNotExist,
+                "no account exists for this key",
+            ));
         }
         let file = &self.policy.file;
         if file.terms_of_service.is_some() && req.terms_of_service_agreed != Some(true) {
-            return Err(Error::malformed("the terms of service must be agreed to (termsOfServiceAgreed: true)"));
+            return Err(Error::malformed(
+                "the terms of service must be agreed to (termsOfServiceAgreed: true)",
+            ));
         }
         let contact = validate_contacts(req.contact.unwrap_or_default())?;
         let eab_kid = match req.external_account_binding {
@@ -54,25 +59,42 @@ impl Ra {
             eab_kid: eab_kid.clone(),
             created_at: now(),
         };
-        self.sa.insert_account_with_eab(&account, eab_kid.as_deref()).await?;
+        self.sa
+            .insert_account_with_eab(&account, eab_kid.as_deref())
+            .await?;
         tracing::info!(account = %account.id, eab = ?eab_kid, "account created");
         Ok((account, true))
     }
 
     /// Checks an external account binding (§7.3.4): an HMAC JWS by a key the operator issued, over
     /// the account's JWK, naming the newAccount URL. Returns the key id.
-    async fn verify_eab(&self, eab: &serde_json::Value, jwk: &PublicJwk, url: &str) -> Result<String> {
+    async fn verify_eab(
+        &self,
+        eab: &serde_json::Value,
+        jwk: &PublicJwk,
+        url: &str,
+    ) -> Result<String> {
         let bytes = serde_json::to_vec(eab).map_err(Error::internal)?;
-        let jws = FlattenedJws::parse(&bytes)
-            .map_err(|e| Error::malformed(format!("externalAccountBinding is not a flattened JWS: {e}")))?;
+        let jws = FlattenedJws::parse(&bytes).map_err(|e| {
+            Error::malformed(format!(
+                "externalAccountBinding is not a flattened JWS: {e}"
+            ))
+        })?;
         if !jws.header.alg.starts_with("HS") {
-            return Err(Error::new(ErrorKind::BadSignatureAlgorithm, "externalAccountBinding must use an HMAC algorithm"));
+            return Err(Error::new(
+                ErrorKind::BadSignatureAlgorithm,
+                "externalAccountBinding must use an HMAC algorithm",
+            ));
         }
         if jws.header.nonce.is_some() {
-            return Err(Error::malformed("externalAccountBinding must not carry a nonce (RFC 8555 §7.3.4)"));
+            return Err(Error::malformed(
+                "externalAccountBinding must not carry a nonce (RFC 8555 §7.3.4)",
+            ));
         }
         if jws.header.url.as_deref() != Some(url) {
-            return Err(Error::unauthorized("externalAccountBinding url does not match the newAccount URL"));
+            return Err(Error::unauthorized(
+                "externalAccountBinding url does not match the newAccount URL",
+            ));
         }
         let kid = jws
             .header
@@ -85,26 +107,42 @@ impl Ra {
             .await?
             .ok_or_else(|| Error::unauthorized("unknown external account binding key id"))?;
         if key.account_id.is_some() {
-            return Err(Error::unauthorized("this external account binding is already used by another account"));
+            return Err(Error::unauthorized(
+                "this external account binding is already used by another account",
+            ));
         }
-        jws.verify_hmac(&key.hmac_key)
-            .map_err(|_| Error::unauthorized("externalAccountBinding signature does not verify with the bound key"))?;
+        jws.verify_hmac(&key.hmac_key).map_err(|_| {
+            Error::unauthorized(
+                "externalAccountBinding signature does not verify with the bound key",
+            )
+        })?;
         let payload: serde_json::Value = serde_json::from_slice(&jws.payload)
             .map_err(|_| Error::malformed("externalAccountBinding payload is not a JWK"))?;
-        let bound = PublicJwk::from_json(&payload)
-            .map_err(|e| Error::malformed(format!("externalAccountBinding payload is not a usable JWK: {e}")))?;
+        let bound = PublicJwk::from_json(&payload).map_err(|e| {
+            Error::malformed(format!(
+                "externalAccountBinding payload is not a usable JWK: {e}"
+            ))
+        })?;
         if bound.thumbprint() != jwk.thumbprint() {
-            return Err(Error::unauthorized("externalAccountBinding payload is not this account's key"));
+            return Err(Error::unauthorized(
+                "externalAccountBinding payload is not this account's key",
+            ));
         }
         Ok(kid)
     }
 
     /// Account update and deactivation (§7.3.2, §7.3.6).
-    pub async fn update_account(&self, mut account: Account, upd: AccountUpdate) -> Result<Account> {
+    pub async fn update_account(
+        &self,
+        mut account: Account,
+        upd: AccountUpdate,
+    ) -> Result<Account> {
         require_valid(&account)?;
         if let Some(status) = upd.status.as_deref() {
             if status != "deactivated" {
-                return Err(Error::malformed("the only status a client may set is \"deactivated\""));
+                return Err(Error::malformed(
+                    "the only status a client may set is \"deactivated\"",
+                ));
             }
             account.status = AccountStatus::Deactivated;
         }
@@ -117,16 +155,29 @@ impl Ra {
 
     /// Key rollover (§7.3.5). `inner` is the outer JWS payload; the outer JWS was already verified
     /// with the account's current key.
-    pub async fn key_change(&self, account: Account, inner: &[u8], outer_url: &str, account_url: &str) -> Result<Account> {
+    pub async fn key_change(
+        &self,
+        account: Account,
+        inner: &[u8],
+        outer_url: &str,
+        account_url: &str,
+    ) -> Result<Account> {
         require_valid(&account)?;
-        let jws = FlattenedJws::parse(inner).map_err(|e| Error::malformed(format!("inner JWS: {e}")))?;
+        let jws =
+            FlattenedJws::parse(inner).map_err(|e| Error::malformed(format!("inner JWS: {e}")))?;
         if jws.header.kid.is_some() {
             return Err(Error::malformed("inner JWS must not have a kid"));
         }
-        let new_jwk = jws.header.jwk.as_ref().ok_or_else(|| Error::malformed("inner JWS must have a jwk"))?;
+        let new_jwk = jws
+            .header
+            .jwk
+            .as_ref()
+            .ok_or_else(|| Error::malformed("inner JWS must have a jwk"))?;
         let new_key = PublicJwk::from_json(new_jwk)?;
         if jws.header.url.as_deref() != Some(outer_url) {
-            return Err(Error::unauthorized("inner JWS url does not match the outer JWS url"));
+            return Err(Error::unauthorized(
+                "inner JWS url does not match the outer JWS url",
+            ));
         }
         jws.verify(&new_key)?;
         #[derive(serde::Deserialize)]
@@ -142,15 +193,23 @@ impl Ra {
         }
         let old = PublicJwk::from_json(&p.old_key)?;
         if old.thumbprint() != account.thumbprint {
-            return Err(Error::unauthorized("oldKey is not the account's current key"));
+            return Err(Error::unauthorized(
+                "oldKey is not the account's current key",
+            ));
         }
         let thumbprint = new_key.thumbprint();
         if thumbprint == account.thumbprint {
             return Err(Error::malformed("the new key is the current key"));
         }
-        self.sa.change_account_key(&account.id, &new_key.to_json().to_string(), &thumbprint).await?;
+        self.sa
+            .change_account_key(&account.id, &new_key.to_json().to_string(), &thumbprint)
+            .await?;
         tracing::info!(account = %account.id, "account key changed");
-        Ok(Account { jwk: new_key.to_json().to_string(), thumbprint, ..account })
+        Ok(Account {
+            jwk: new_key.to_json().to_string(),
+            thumbprint,
+            ..account
+        })
     }
 }
 
@@ -161,13 +220,21 @@ fn validate_contacts(contacts: Vec<String>) -> Result<Vec<String>> {
     }
     for c in &contacts {
         let Some(addr) = c.strip_prefix("mailto:") else {
-            return Err(Error::new(ErrorKind::UnsupportedContact, format!("only mailto: contacts are supported, not {c:?}")));
+            return Err(Error::new(
+                ErrorKind::UnsupportedContact,
+                format!("only mailto: contacts are supported, not {c:?}"),
+            ));
         };
         let ok = addr.len() <= 254
             && !addr.contains(['?', ',', ' ', '<', '>'])
-            && addr.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'));
+            && addr
+                .split_once('@')
+                .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'));
         if !ok {
-            return Err(Error::new(ErrorKind::InvalidContact, format!("{c:?} is not a single e-mail address")));
+            return Err(Error::new(
+                ErrorKind::InvalidContact,
+                format!("{c:?} is not a single e-mail address"),
+            ));
         }
     }
     Ok(contacts)

@@ -28,18 +28,29 @@ impl Ra {
         if authz.status != AuthzStatus::Pending || authz.expires <= now() {
             return Err(Error::malformed(format!(
                 "the authorization is {}; answer the challenge of a new order",
-                if authz.expires <= now() { "expired" } else { authz.status.as_str() }
+                if authz.expires <= now() {
+                    "expired"
+                } else {
+                    authz.status.as_str()
+                }
             )));
         }
         let token = token_from_payload(payload)?;
-        let outcome = match self.validate_token(account, account_key, &authz, &token).await {
+        let outcome = match self
+            .validate_token(account, account_key, &authz, &token)
+            .await
+        {
             Ok(v) => v,
             Err(e) => {
                 tracing::info!(account = %account.id, authz = %authz.id, error = %e, "tkauth-01 failed");
-                ChallengeOutcome::Invalid { error: serde_json::to_string(&e.problem()).map_err(Error::internal)? }
+                ChallengeOutcome::Invalid {
+                    error: serde_json::to_string(&e.problem()).map_err(Error::internal)?,
+                }
             }
         };
-        self.sa.record_challenge_result(&challenge.id, &authz.id, &authz.order_id, &outcome, now()).await?;
+        self.sa
+            .record_challenge_result(&challenge.id, &authz.id, &authz.order_id, &outcome, now())
+            .await?;
         self.challenge(account, challenge_id).await
     }
 
@@ -51,28 +62,50 @@ impl Ra {
         token: &str,
     ) -> Result<ChallengeOutcome> {
         let now = now();
-        let valid = self.verifier.verify(token, &authz.identifier_der, account_key, now).await.map_err(|e| Error::new(e.kind(), e.to_string()))?;
-        match self.sa.record_token_use(&valid.jti, &account.id, valid.exp, now).await? {
+        let valid = self
+            .verifier
+            .verify(token, &authz.identifier_der, account_key, now)
+            .await
+            .map_err(|e| Error::new(e.kind(), e.to_string()))?;
+        match self
+            .sa
+            .record_token_use(&valid.jti, &account.id, valid.exp, now)
+            .await?
+        {
             TokenUse::First => {}
             TokenUse::SameAccount if self.policy.file.authority_token.allow_token_reuse => {}
             TokenUse::SameAccount => {
-                return Err(Error::unauthorized("this Authority Token was already used; policy allows each token once"));
+                return Err(Error::unauthorized(
+                    "this Authority Token was already used; policy allows each token once",
+                ));
             }
             TokenUse::OtherAccount => {
-                return Err(Error::unauthorized("this Authority Token was already used by another account"));
+                return Err(Error::unauthorized(
+                    "this Authority Token was already used by another account",
+                ));
             }
         }
         tracing::info!(account = %account.id, jti = %valid.jti, ca = valid.ca, form = ?valid.fingerprint_form, "tkauth-01 valid");
-        Ok(ChallengeOutcome::Valid { ca_grant: valid.ca, token_jti: valid.jti, token_exp: valid.exp })
+        Ok(ChallengeOutcome::Valid {
+            ca_grant: valid.ca,
+            token_jti: valid.jti,
+            token_exp: valid.exp,
+        })
     }
 }
 
 /// The token sits under `atc` (ATIS flow, production clients) or `tkauth` (some readings of
 /// RFC 9447); both are read (interop.md).
 fn token_from_payload(payload: &[u8]) -> Result<String> {
-    let value: serde_json::Value = serde_json::from_slice(payload)
-        .map_err(|_| Error::malformed("the challenge response must be a JSON object carrying the token under \"atc\""))?;
-    let token = value.get("atc").or_else(|| value.get("tkauth")).and_then(|v| v.as_str());
+    let value: serde_json::Value = serde_json::from_slice(payload).map_err(|_| {
+        Error::malformed(
+            "the challenge response must be a JSON object carrying the token under \"atc\"",
+        )
+    })?;
+    let token = value
+        .get("atc")
+        .or_else(|| value.get("tkauth"))
+        .and_then(|v| v.as_str());
     match token {
         Some(t) if !t.is_empty() => Ok(t.to_string()),
         _ => Err(Error::new(
@@ -89,9 +122,15 @@ mod tests {
     #[test]
     fn token_field_variants() {
         assert_eq!(token_from_payload(br#"{"atc":"a.b.c"}"#).unwrap(), "a.b.c");
-        assert_eq!(token_from_payload(br#"{"tkauth":"a.b.c"}"#).unwrap(), "a.b.c");
+        assert_eq!(
+            token_from_payload(br#"{"tkauth":"a.b.c"}"#).unwrap(),
+            "a.b.c"
+        );
         for bad in [&b"{}"[..], b"", b"[]", br#"{"atc":1}"#, br#"{"atc":""}"#] {
-            assert_eq!(token_from_payload(bad).unwrap_err().kind, ErrorKind::Malformed);
+            assert_eq!(
+                token_from_payload(bad).unwrap_err().kind,
+                ErrorKind::Malformed
+            );
         }
     }
 }

@@ -2,8 +2,8 @@
 //! the certificate in the same transaction that makes the order `valid`.
 
 use crate::acme::{AuthzStatus, OrderStatus, now};
-use crate::ca::{IssuanceRequest, Profile};
 use crate::ca::csr::parse_csr;
+use crate::ca::{IssuanceRequest, Profile};
 use crate::error::{Error, ErrorKind, Result};
 use crate::jose::b64;
 use crate::sa::model::{Account, CertificateRecord, Order};
@@ -14,7 +14,12 @@ impl Ra {
     /// Finalizes an order. Exactly one of several concurrent requests signs (the order moves
     /// `ready` → `processing` atomically first); the certificate is durable before any response
     /// names it.
-    pub async fn finalize(&self, account: &Account, order_id: &str, csr_b64: &str) -> Result<Order> {
+    pub async fn finalize(
+        &self,
+        account: &Account,
+        order_id: &str,
+        csr_b64: &str,
+    ) -> Result<Order> {
         require_valid(account)?;
         let order = self.order(account, order_id).await?;
         match order.status {
@@ -23,7 +28,10 @@ impl Ra {
             other => {
                 return Err(Error::new(
                     ErrorKind::OrderNotReady,
-                    format!("the order is {}; finalize needs a ready order (answer its challenge first)", other.as_str()),
+                    format!(
+                        "the order is {}; finalize needs a ready order (answer its challenge first)",
+                        other.as_str()
+                    ),
                 ));
             }
         }
@@ -35,9 +43,14 @@ impl Ra {
             .next()
             .ok_or_else(|| Error::internal(format!("order {} has no authorization", order.id)))?;
         if authz.status != AuthzStatus::Valid {
-            return Err(Error::new(ErrorKind::OrderNotReady, "the order's authorization is not valid"));
+            return Err(Error::new(
+                ErrorKind::OrderNotReady,
+                "the order's authorization is not valid",
+            ));
         }
-        let request = self.check_csr(account, &order, csr_b64, authz.ca_grant, authz.token_exp).await?;
+        let request = self
+            .check_csr(account, &order, csr_b64, authz.ca_grant, authz.token_exp)
+            .await?;
         // Lint before taking the order: a CSR or policy problem leaves the order `ready`.
         let prepared = self.ca.prepare(request)?;
         if !self.sa.begin_finalize(&order.id).await? {
@@ -80,10 +93,18 @@ impl Ra {
         ca_grant: Option<bool>,
         token_exp: Option<i64>,
     ) -> Result<IssuanceRequest> {
-        let der = b64::decode_url(csr_b64).map_err(|_| Error::new(ErrorKind::BadCsr, "csr must be base64url DER without padding"))?;
+        let der = b64::decode_url(csr_b64).map_err(|_| {
+            Error::new(
+                ErrorKind::BadCsr,
+                "csr must be base64url DER without padding",
+            )
+        })?;
         let csr = parse_csr(&der)?;
         let Some(tnauth) = csr.tnauthlist_der.as_deref() else {
-            return Err(Error::new(ErrorKind::BadCsr, "the CSR carries no TNAuthList extension (1.3.6.1.5.5.7.1.26) in its extensionRequest"));
+            return Err(Error::new(
+                ErrorKind::BadCsr,
+                "the CSR carries no TNAuthList extension (1.3.6.1.5.5.7.1.26) in its extensionRequest",
+            ));
         };
         if tnauth != order.identifier_der.as_slice() {
             return Err(Error::new(
@@ -91,9 +112,14 @@ impl Ra {
                 "the CSR's TNAuthList differs from the order's identifier; it must be the same DER value",
             ));
         }
-        let account_key = crate::jose::PublicJwk::from_json(&serde_json::from_str(&account.jwk).map_err(Error::internal)?)?;
+        let account_key = crate::jose::PublicJwk::from_json(
+            &serde_json::from_str(&account.jwk).map_err(Error::internal)?,
+        )?;
         if account_key.spki_der() == csr.spki_der {
-            return Err(Error::new(ErrorKind::BadCsr, "the certificate key must not be the ACME account key"));
+            return Err(Error::new(
+                ErrorKind::BadCsr,
+                "the certificate key must not be the ACME account key",
+            ));
         }
         if ca_grant == Some(true) {
             return Err(Error::new(
@@ -103,7 +129,8 @@ impl Ra {
         }
         let issuance = &self.policy.file.issuance;
         let now = now();
-        let not_before = order.not_before.map_or(now, |nb| nb.max(now)) - i64::from(issuance.backdate_secs);
+        let not_before =
+            order.not_before.map_or(now, |nb| nb.max(now)) - i64::from(issuance.backdate_secs);
         let mut not_after = now + i64::from(issuance.validity_days) * 86_400;
         if let Some(requested) = order.not_after {
             not_after = not_after.min(requested);
@@ -114,10 +141,18 @@ impl Ra {
             not_after = not_after.min(exp);
         }
         if not_after <= now {
-            return Err(Error::new(ErrorKind::BadCsr, "the requested validity ends before now"));
+            return Err(Error::new(
+                ErrorKind::BadCsr,
+                "the requested validity ends before now",
+            ));
         }
         let organization = match &account.eab_kid {
-            Some(kid) => self.sa.eab(kid).await?.map(|b| b.name).ok_or_else(|| Error::internal("missing EAB"))?,
+            Some(kid) => self
+                .sa
+                .eab(kid)
+                .await?
+                .map(|b| b.name)
+                .ok_or_else(|| Error::internal("missing EAB"))?,
             None => issuance.default_organization.clone(),
         };
         Ok(IssuanceRequest {

@@ -27,7 +27,12 @@ pub struct Ra {
 impl Ra {
     /// Wires the roles together.
     pub fn new(sa: Storage, ca: Ca, verifier: TokenVerifier, policy: Policy) -> Self {
-        Self { sa, ca, verifier, policy }
+        Self {
+            sa,
+            ca,
+            verifier,
+            policy,
+        }
     }
 
     /// The loaded policy.
@@ -48,7 +53,10 @@ pub(crate) fn require_valid(account: &Account) -> Result<()> {
     } else {
         Err(Error::new(
             ErrorKind::Unauthorized,
-            format!("account is {}; it can no longer be used", account.status.as_str()),
+            format!(
+                "account is {}; it can no longer be used",
+                account.status.as_str()
+            ),
         ))
     }
 }

@@ -1,7 +1,10 @@
 //! newOrder (RFC 8555 §7.4, RFC 9448 §3) and the account-scoped reads of orders, authorizations,
 //! challenges and certificates.
 
-use crate::acme::{AuthzStatus, ChallengeStatus, Identifier, NewOrder, OrderStatus, TKAUTH_01, TNAUTHLIST, now, parse_rfc3339};
+use crate::acme::{
+    AuthzStatus, ChallengeStatus, Identifier, NewOrder, OrderStatus, TKAUTH_01, TNAUTHLIST, now,
+    parse_rfc3339,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::sa::model::{Account, Authz, CertificateRecord, Challenge, Order};
 use crate::tnauth::TnAuthList;
@@ -11,10 +14,16 @@ use super::{Ra, random_id, require_valid};
 impl Ra {
     /// Creates an order for one TNAuthList identifier with one authorization carrying one
     /// `tkauth-01` challenge (RFC 9448 §4).
-    pub async fn new_order(&self, account: &Account, req: NewOrder) -> Result<(Order, Authz, Challenge)> {
+    pub async fn new_order(
+        &self,
+        account: &Account,
+        req: NewOrder,
+    ) -> Result<(Order, Authz, Challenge)> {
         require_valid(account)?;
         let [identifier] = req.identifiers.as_slice() else {
-            return Err(Error::malformed("an order carries exactly one TNAuthList identifier"));
+            return Err(Error::malformed(
+                "an order carries exactly one TNAuthList identifier",
+            ));
         };
         let tnauthlist = self.check_identifier(account, identifier).await?;
         let not_before = parse_opt_time(req.not_before.as_deref(), "notBefore")?;
@@ -65,15 +74,25 @@ impl Ra {
     }
 
     /// Checks that stica can issue for this identifier and that the account may ask for it.
-    async fn check_identifier(&self, account: &Account, identifier: &Identifier) -> Result<TnAuthList> {
+    async fn check_identifier(
+        &self,
+        account: &Account,
+        identifier: &Identifier,
+    ) -> Result<TnAuthList> {
         if identifier.kind != TNAUTHLIST {
             return Err(Error::new(
                 ErrorKind::UnsupportedIdentifier,
-                format!("identifier type {:?} is not supported; stica issues for \"TNAuthList\" only", identifier.kind),
+                format!(
+                    "identifier type {:?} is not supported; stica issues for \"TNAuthList\" only",
+                    identifier.kind
+                ),
             ));
         }
         let list = TnAuthList::from_identifier_value(&identifier.value).map_err(|e| {
-            Error::new(ErrorKind::RejectedIdentifier, format!("the TNAuthList identifier value is not a valid TNAuthorizationList: {e}"))
+            Error::new(
+                ErrorKind::RejectedIdentifier,
+                format!("the TNAuthList identifier value is not a valid TNAuthorizationList: {e}"),
+            )
         })?;
         let Some(spc) = list.single_spc() else {
             return Err(Error::new(
@@ -81,16 +100,29 @@ impl Ra {
                 "this CA issues SHAKEN SPC certificates: the TNAuthList must hold exactly one SPC entry (ATIS-1000080 §6.4.1)",
             ));
         };
-        if !spc.as_str().chars().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
-            return Err(Error::new(ErrorKind::RejectedIdentifier, format!("SPC {:?} is not of the form [0-9A-Z]+", spc.as_str())));
+        if !spc
+            .as_str()
+            .chars()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+        {
+            return Err(Error::new(
+                ErrorKind::RejectedIdentifier,
+                format!("SPC {:?} is not of the form [0-9A-Z]+", spc.as_str()),
+            ));
         }
         if let Some(kid) = &account.eab_kid {
-            let binding = self.sa.eab(kid).await?.ok_or_else(|| Error::internal(format!("account {} names missing EAB {kid}", account.id)))?;
-            let allowed = binding.spcs.is_empty() || binding.spcs.iter().any(|s| s == "*" || s == spc.as_str());
+            let binding = self.sa.eab(kid).await?.ok_or_else(|| {
+                Error::internal(format!("account {} names missing EAB {kid}", account.id))
+            })?;
+            let allowed = binding.spcs.is_empty()
+                || binding.spcs.iter().any(|s| s == "*" || s == spc.as_str());
             if !allowed {
                 return Err(Error::new(
                     ErrorKind::RejectedIdentifier,
-                    format!("the external account binding of this account does not allow SPC {}", spc.as_str()),
+                    format!(
+                        "the external account binding of this account does not allow SPC {}",
+                        spc.as_str()
+                    ),
                 ));
             }
         }
@@ -99,13 +131,20 @@ impl Ra {
 
     /// The account's order, or 404.
     pub async fn order(&self, account: &Account, id: &str) -> Result<Order> {
-        let order = self.sa.order(id).await?.filter(|o| o.account_id == account.id).ok_or_else(Error::not_found)?;
+        let order = self
+            .sa
+            .order(id)
+            .await?
+            .filter(|o| o.account_id == account.id)
+            .ok_or_else(Error::not_found)?;
         Ok(self.expire_order(order).await?)
     }
 
     /// Marks a pending/ready order past `expires` as invalid (RFC 8555 §7.1.6) when it is read.
     async fn expire_order(&self, mut order: Order) -> Result<Order> {
-        if matches!(order.status, OrderStatus::Pending | OrderStatus::Ready) && order.expires <= now() {
+        if matches!(order.status, OrderStatus::Pending | OrderStatus::Ready)
+            && order.expires <= now()
+        {
             self.sa.expire_order(&order.id).await?;
             order.status = OrderStatus::Invalid;
         }
@@ -114,22 +153,40 @@ impl Ra {
 
     /// The account's authorization, or 404.
     pub async fn authz(&self, account: &Account, id: &str) -> Result<(Authz, Vec<Challenge>)> {
-        let authz = self.sa.authz(id).await?.filter(|a| a.account_id == account.id).ok_or_else(Error::not_found)?;
+        let authz = self
+            .sa
+            .authz(id)
+            .await?
+            .filter(|a| a.account_id == account.id)
+            .ok_or_else(Error::not_found)?;
         let challenges = self.sa.challenges_for_authz(&authz.id).await?;
         Ok((authz, challenges))
     }
 
     /// The authorization of an order (stica makes exactly one per order).
     pub async fn authz_ids_for_order(&self, order: &Order) -> Result<Vec<String>> {
-        Ok(self.sa.authz_for_order(&order.id).await?.into_iter().map(|a| a.id).collect())
+        Ok(self
+            .sa
+            .authz_for_order(&order.id)
+            .await?
+            .into_iter()
+            .map(|a| a.id)
+            .collect())
     }
 
     /// Deactivates an authorization (§7.5.2).
-    pub async fn deactivate_authz(&self, account: &Account, id: &str) -> Result<(Authz, Vec<Challenge>)> {
+    pub async fn deactivate_authz(
+        &self,
+        account: &Account,
+        id: &str,
+    ) -> Result<(Authz, Vec<Challenge>)> {
         require_valid(account)?;
         let (authz, _) = self.authz(account, id).await?;
         if !matches!(authz.status, AuthzStatus::Pending | AuthzStatus::Valid) {
-            return Err(Error::malformed(format!("an authorization that is {} cannot be deactivated", authz.status.as_str())));
+            return Err(Error::malformed(format!(
+                "an authorization that is {} cannot be deactivated",
+                authz.status.as_str()
+            )));
         }
         self.sa.deactivate_authz(&authz.id).await?;
         self.authz(account, id).await
@@ -138,13 +195,22 @@ impl Ra {
     /// The account's challenge and its authorization, or 404.
     pub async fn challenge(&self, account: &Account, id: &str) -> Result<(Challenge, Authz)> {
         let challenge = self.sa.challenge(id).await?.ok_or_else(Error::not_found)?;
-        let authz = self.sa.authz(&challenge.authz_id).await?.filter(|a| a.account_id == account.id).ok_or_else(Error::not_found)?;
+        let authz = self
+            .sa
+            .authz(&challenge.authz_id)
+            .await?
+            .filter(|a| a.account_id == account.id)
+            .ok_or_else(Error::not_found)?;
         Ok((challenge, authz))
     }
 
     /// The account's certificate, or 404.
     pub async fn certificate(&self, account: &Account, serial: &str) -> Result<CertificateRecord> {
-        self.sa.certificate(serial).await?.filter(|c| c.account_id == account.id).ok_or_else(Error::not_found)
+        self.sa
+            .certificate(serial)
+            .await?
+            .filter(|c| c.account_id == account.id)
+            .ok_or_else(Error::not_found)
     }
 
     /// The ids of the account's orders (§7.1.2.1).
@@ -155,6 +221,9 @@ impl Ra {
 
 fn parse_opt_time(value: Option<&str>, name: &str) -> Result<Option<i64>> {
     value
-        .map(|v| parse_rfc3339(v).ok_or_else(|| Error::malformed(format!("{name} is not an RFC 3339 timestamp"))))
+        .map(|v| {
+            parse_rfc3339(v)
+                .ok_or_else(|| Error::malformed(format!("{name} is not an RFC 3339 timestamp")))
+        })
         .transpose()
 }

@@ -15,7 +15,11 @@ use super::jws::{KeyRef, authenticate};
 use super::{AppState, views};
 
 /// A JSON body with a status and a `Location` header.
-pub(super) fn located<T: serde::Serialize>(status: StatusCode, location: &str, body: &T) -> Response {
+pub(super) fn located<T: serde::Serialize>(
+    status: StatusCode,
+    location: &str,
+    body: &T,
+) -> Response {
     let mut resp = (status, Json(body)).into_response();
     if let Ok(v) = HeaderValue::from_str(location) {
         resp.headers_mut().insert(header::LOCATION, v);
@@ -24,17 +28,29 @@ pub(super) fn located<T: serde::Serialize>(status: StatusCode, location: &str, b
 }
 
 /// POST newAccount: 201 + Location for a new account, 200 + Location for an existing key.
-pub async fn new_account(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Result<Response> {
+pub async fn new_account(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
     let url = s.urls.new_account();
     let req = authenticate(&s, &headers, body, &url, KeyRef::Jwk).await?;
-    let payload: NewAccount = if req.is_post_as_get() { NewAccount::default() } else { req.json()? };
+    let payload: NewAccount = if req.is_post_as_get() {
+        NewAccount::default()
+    } else {
+        req.json()?
+    };
     let eab = payload.external_account_binding.clone();
     let (account, created) = s.ra.new_account(&req.key, payload, &url).await?;
     let mut view = views::account(&s.urls, &account);
     if created {
         view.external_account_binding = eab;
     }
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok(located(status, &s.urls.account(&account.id), &view))
 }
 
@@ -49,10 +65,21 @@ pub async fn account(
     let req = authenticate(&s, &headers, body, &url, KeyRef::Kid).await?;
     let account = req.account()?.clone();
     if account.id != id {
-        return Err(Error::unauthorized("the kid does not match the account URL"));
+        return Err(Error::unauthorized(
+            "the kid does not match the account URL",
+        ));
     }
-    let account = if req.is_post_as_get() { account } else { s.ra.update_account(account, req.json::<AccountUpdate>()?).await? };
-    Ok(located(StatusCode::OK, &url, &views::account(&s.urls, &account)))
+    let account = if req.is_post_as_get() {
+        account
+    } else {
+        s.ra.update_account(account, req.json::<AccountUpdate>()?)
+            .await?
+    };
+    Ok(located(
+        StatusCode::OK,
+        &url,
+        &views::account(&s.urls, &account),
+    ))
 }
 
 /// POST-as-GET the account's orders list (§7.1.2.1).
@@ -74,12 +101,20 @@ pub async fn orders(
 }
 
 /// POST keyChange (§7.3.5).
-pub async fn key_change(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Result<Response> {
+pub async fn key_change(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
     let url = s.urls.key_change();
     let req = authenticate(&s, &headers, body, &url, KeyRef::Kid).await?;
     let account = req.account()?.clone();
     let account_url = s.urls.account(&account.id);
-    let updated = match s.ra.key_change(account, &req.payload, &url, &account_url).await {
+    let updated = match s
+        .ra
+        .key_change(account, &req.payload, &url, &account_url)
+        .await
+    {
         Ok(a) => a,
         Err(mut e) => {
             if e.kind == crate::error::ErrorKind::Conflict {
@@ -89,5 +124,9 @@ pub async fn key_change(State(s): State<Arc<AppState>>, headers: HeaderMap, body
             return Err(e);
         }
     };
-    Ok(located(StatusCode::OK, &account_url, &views::account(&s.urls, &updated)))
+    Ok(located(
+        StatusCode::OK,
+        &account_url,
+        &views::account(&s.urls, &updated),
+    ))
 }

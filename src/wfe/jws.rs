@@ -35,7 +35,9 @@ pub struct Authenticated {
 impl Authenticated {
     /// The account of a `kid` request.
     pub fn account(&self) -> Result<&Account> {
-        self.account.as_ref().ok_or_else(|| Error::malformed("this request must be signed by an account (kid)"))
+        self.account
+            .as_ref()
+            .ok_or_else(|| Error::malformed("this request must be signed by an account (kid)"))
     }
 
     /// True for POST-as-GET (§6.3): the payload is the empty string.
@@ -45,13 +47,23 @@ impl Authenticated {
 
     /// The payload as JSON of type `T`.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_slice(&self.payload).map_err(|e| Error::malformed(format!("the request payload is not valid: {e}")))
+        serde_json::from_slice(&self.payload)
+            .map_err(|e| Error::malformed(format!("the request payload is not valid: {e}")))
     }
 }
 
 /// Runs every §6 check for a POST to `url` and returns the verified request.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap, body: Body, url: &str, key_ref: KeyRef) -> Result<Authenticated> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    url: &str,
+    key_ref: KeyRef,
+) -> Result<Authenticated> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let media = content_type.split(';').next().unwrap_or("").trim();
     if !media.eq_ignore_ascii_case("application/jose+json") {
         return Err(Error::new(
@@ -60,13 +72,22 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap, body: Body, url
         ));
     }
     let limit = state.max_body_bytes;
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return Err(Error::new(ErrorKind::PayloadTooLarge, format!("request bodies are limited to {limit} bytes")));
+        return Err(Error::new(
+            ErrorKind::PayloadTooLarge,
+            format!("request bodies are limited to {limit} bytes"),
+        ));
     }
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| Error::new(ErrorKind::PayloadTooLarge, format!("request bodies are limited to {limit} bytes")))?;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        Error::new(
+            ErrorKind::PayloadTooLarge,
+            format!("request bodies are limited to {limit} bytes"),
+        )
+    })?;
     let jws = FlattenedJws::parse(&bytes)?;
     if jws.header.url.as_deref() != Some(url) {
         return Err(Error::unauthorized(format!(
@@ -74,28 +95,42 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap, body: Body, url
             jws.header.url.as_deref().unwrap_or("")
         )));
     }
-    let nonce = jws.header.nonce.as_deref().ok_or_else(|| Error::new(ErrorKind::BadNonce, "the JWS has no nonce header"))?;
+    let nonce = jws
+        .header
+        .nonce
+        .as_deref()
+        .ok_or_else(|| Error::new(ErrorKind::BadNonce, "the JWS has no nonce header"))?;
     let nonce_expires = state.nonces.check(nonce, now())?;
     let (key, account) = match (&jws.header.jwk, &jws.header.kid, key_ref) {
-        (Some(_), Some(_), _) => return Err(Error::malformed("the JWS must have either jwk or kid, not both")),
+        (Some(_), Some(_), _) => {
+            return Err(Error::malformed(
+                "the JWS must have either jwk or kid, not both",
+            ));
+        }
         (None, None, _) => return Err(Error::malformed("the JWS must have a jwk or a kid")),
         (Some(_), None, KeyRef::Kid) => {
-            return Err(Error::malformed("this resource needs a JWS signed by an account (kid), not a jwk"));
+            return Err(Error::malformed(
+                "this resource needs a JWS signed by an account (kid), not a jwk",
+            ));
         }
-        (None, Some(_), KeyRef::Jwk) => return Err(Error::malformed("newAccount needs a JWS with a jwk, not a kid")),
+        (None, Some(_), KeyRef::Jwk) => {
+            return Err(Error::malformed(
+                "newAccount needs a JWS with a jwk, not a kid",
+            ));
+        }
         (Some(jwk), None, _) => (PublicJwk::from_json(jwk)?, None),
         (None, Some(kid), _) => {
-            let id = state
-                .urls
-                .account_id_from_kid(kid)
-                .ok_or_else(|| Error::new(ErrorKind::AccountDoesNotExist, "kid is not an account URL of this server"))?;
-            let account = state
-                .ra
-                .sa
-                .account(id)
-                .await?
-                .ok_or_else(|| Error::new(ErrorKind::AccountDoesNotExist, "no account at this kid"))?;
-            let value: serde_json::Value = serde_json::from_str(&account.jwk).map_err(Error::internal)?;
+            let id = state.urls.account_id_from_kid(kid).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::AccountDoesNotExist,
+                    "kid is not an account URL of this server",
+                )
+            })?;
+            let account = state.ra.sa.account(id).await?.ok_or_else(|| {
+                Error::new(ErrorKind::AccountDoesNotExist, "no account at this kid")
+            })?;
+            let value: serde_json::Value =
+                serde_json::from_str(&account.jwk).map_err(Error::internal)?;
             (PublicJwk::from_json(&value)?, Some(account))
         }
     };
@@ -103,12 +138,22 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap, body: Body, url
     if let Some(a) = &account
         && a.status != crate::acme::AccountStatus::Valid
     {
-        return Err(Error::unauthorized(format!("account is {}", a.status.as_str())));
+        return Err(Error::unauthorized(format!(
+            "account is {}",
+            a.status.as_str()
+        )));
     }
     // Consumed last, so that a request refused above leaves the client's nonce usable; a replay
     // is caught here whichever replica minted the nonce.
     if !state.ra.sa.consume_nonce(nonce, nonce_expires).await? {
-        return Err(Error::new(ErrorKind::BadNonce, "this nonce was already used"));
+        return Err(Error::new(
+            ErrorKind::BadNonce,
+            "this nonce was already used",
+        ));
     }
-    Ok(Authenticated { payload: jws.payload.clone(), account, key })
+    Ok(Authenticated {
+        payload: jws.payload.clone(),
+        account,
+        key,
+    })
 }

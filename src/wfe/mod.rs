@@ -39,33 +39,79 @@ pub struct AppState {
 /// The ACME route table. `extra` (the dev token authority, status endpoints) is merged in.
 pub fn router(state: Arc<AppState>) -> Router {
     let acme = Router::new()
-        .route("/directory", get(directory::directory).post(problem::method_not_allowed))
+        .route(
+            "/directory",
+            get(directory::directory).post(problem::method_not_allowed),
+        )
         .route(
             "/acme/new-nonce",
-            get(directory::new_nonce_get).head(directory::new_nonce_head).post(problem::method_not_allowed),
+            get(directory::new_nonce_get)
+                .head(directory::new_nonce_head)
+                .post(problem::method_not_allowed),
         )
-        .route("/acme/new-account", post(account::new_account).get(problem::method_not_allowed))
-        .route("/acme/account/{id}", post(account::account).get(problem::method_not_allowed))
-        .route("/acme/account/{id}/orders", post(account::orders).get(problem::method_not_allowed))
-        .route("/acme/key-change", post(account::key_change).get(problem::method_not_allowed))
-        .route("/acme/new-order", post(order::new_order).get(problem::method_not_allowed))
-        .route("/acme/order/{id}", post(order::order).get(problem::method_not_allowed))
-        .route("/acme/order/{id}/finalize", post(order::finalize).get(problem::method_not_allowed))
-        .route("/acme/authz/{id}", post(order::authz).get(problem::method_not_allowed))
-        .route("/acme/chall/{id}", post(order::challenge).get(problem::method_not_allowed))
-        .route("/acme/cert/{serial}", post(certificate::certificate).get(problem::method_not_allowed))
-        .route("/acme/revoke-cert", post(certificate::revoke).get(problem::method_not_allowed))
+        .route(
+            "/acme/new-account",
+            post(account::new_account).get(problem::method_not_allowed),
+        )
+        .route(
+            "/acme/account/{id}",
+            post(account::account).get(problem::method_not_allowed),
+        )
+        .route(
+            "/acme/account/{id}/orders",
+            post(account::orders).get(problem::method_not_allowed),
+        )
+        .route(
+            "/acme/key-change",
+            post(account::key_change).get(problem::method_not_allowed),
+        )
+        .route(
+            "/acme/new-order",
+            post(order::new_order).get(problem::method_not_allowed),
+        )
+        .route(
+            "/acme/order/{id}",
+            post(order::order).get(problem::method_not_allowed),
+        )
+        .route(
+            "/acme/order/{id}/finalize",
+            post(order::finalize).get(problem::method_not_allowed),
+        )
+        .route(
+            "/acme/authz/{id}",
+            post(order::authz).get(problem::method_not_allowed),
+        )
+        .route(
+            "/acme/chall/{id}",
+            post(order::challenge).get(problem::method_not_allowed),
+        )
+        .route(
+            "/acme/cert/{serial}",
+            post(certificate::certificate).get(problem::method_not_allowed),
+        )
+        .route(
+            "/acme/revoke-cert",
+            post(certificate::revoke).get(problem::method_not_allowed),
+        )
         .fallback(problem::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), acme_headers))
         .with_state(state.clone());
     let prefix = state.urls.path_prefix();
     let healthz = Router::new().route("/healthz", get(|| async { "ok" }));
-    if prefix.is_empty() { acme.merge(healthz) } else { Router::new().nest(&prefix, acme).merge(healthz) }
+    if prefix.is_empty() {
+        acme.merge(healthz)
+    } else {
+        Router::new().nest(&prefix, acme).merge(healthz)
+    }
 }
 
 /// Adds a fresh `Replay-Nonce` (§6.5) and `Link: <directory>;rel="index"` (§7.1) to every ACME
 /// response, including errors, so a client never runs out of nonces.
-async fn acme_headers(State(state): State<Arc<AppState>>, req: Request<axum::body::Body>, next: Next) -> Response {
+async fn acme_headers(
+    State(state): State<Arc<AppState>>,
+    req: Request<axum::body::Body>,
+    next: Next,
+) -> Response {
     let mut resp = next.run(req).await;
     let headers = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&state.nonces.mint(crate::acme::now())) {
@@ -74,6 +120,8 @@ async fn acme_headers(State(state): State<Arc<AppState>>, req: Request<axum::bod
     if let Ok(v) = HeaderValue::from_str(&format!("<{}>;rel=\"index\"", state.urls.directory())) {
         headers.append(header::LINK, v);
     }
-    headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
     resp
 }

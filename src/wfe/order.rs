@@ -21,15 +21,24 @@ const RETRY_AFTER_SECS: u32 = 1;
 
 async fn order_response(s: &AppState, order: &Order, status: StatusCode) -> Result<Response> {
     let authz_ids = s.ra.authz_ids_for_order(order).await?;
-    let mut resp = located(status, &s.urls.order(&order.id), &views::order(&s.urls, order, &authz_ids));
+    let mut resp = located(
+        status,
+        &s.urls.order(&order.id),
+        &views::order(&s.urls, order, &authz_ids),
+    );
     if order.status == OrderStatus::Processing {
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
     }
     Ok(resp)
 }
 
 /// POST newOrder: 201 + Location.
-pub async fn new_order(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Result<Response> {
+pub async fn new_order(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
     let req = authenticate(&s, &headers, body, &s.urls.new_order(), KeyRef::Kid).await?;
     let payload: NewOrder = req.json()?;
     let (order, _, _) = s.ra.new_order(req.account()?, payload).await?;
@@ -37,14 +46,24 @@ pub async fn new_order(State(s): State<Arc<AppState>>, headers: HeaderMap, body:
 }
 
 /// POST-as-GET an order.
-pub async fn order(State(s): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Response> {
+pub async fn order(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
     let req = authenticate(&s, &headers, body, &s.urls.order(&id), KeyRef::Kid).await?;
     let order = s.ra.order(req.account()?, &id).await?;
     order_response(&s, &order, StatusCode::OK).await
 }
 
 /// POST finalize with a CSR.
-pub async fn finalize(State(s): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Response> {
+pub async fn finalize(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
     let req = authenticate(&s, &headers, body, &s.urls.finalize(&id), KeyRef::Kid).await?;
     let payload: Finalize = req.json()?;
     let order = s.ra.finalize(req.account()?, &id, &payload.csr).await?;
@@ -52,7 +71,12 @@ pub async fn finalize(State(s): State<Arc<AppState>>, Path(id): Path<String>, he
 }
 
 /// POST-as-GET an authorization, or deactivate it with `{"status":"deactivated"}` (§7.5.2).
-pub async fn authz(State(s): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Response> {
+pub async fn authz(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
     let req = authenticate(&s, &headers, body, &s.urls.authz(&id), KeyRef::Kid).await?;
     let account = req.account()?;
     let (authz, challenges) = if req.is_post_as_get() {
@@ -64,7 +88,9 @@ pub async fn authz(State(s): State<Arc<AppState>>, Path(id): Path<String>, heade
         }
         let d: Deactivate = req.json()?;
         if d.status != "deactivated" {
-            return Err(crate::error::Error::malformed("the only status a client may set is \"deactivated\""));
+            return Err(crate::error::Error::malformed(
+                "the only status a client may set is \"deactivated\"",
+            ));
         }
         s.ra.deactivate_authz(account, &id).await?
     };
@@ -72,13 +98,19 @@ pub async fn authz(State(s): State<Arc<AppState>>, Path(id): Path<String>, heade
 }
 
 /// POST a challenge response (or POST-as-GET to read it).
-pub async fn challenge(State(s): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Response> {
+pub async fn challenge(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
     let req = authenticate(&s, &headers, body, &s.urls.challenge(&id), KeyRef::Kid).await?;
     let account = req.account()?;
     let (challenge, authz) = if req.is_post_as_get() {
         s.ra.challenge(account, &id).await?
     } else {
-        s.ra.respond_challenge(account, &req.key, &id, &req.payload).await?
+        s.ra.respond_challenge(account, &req.key, &id, &req.payload)
+            .await?
     };
     let mut resp = Json(views::challenge(&s.urls, &challenge)).into_response();
     let headers = resp.headers_mut();

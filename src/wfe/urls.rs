@@ -10,7 +10,9 @@ pub struct Urls {
 impl Urls {
     /// `base` is the external URL without a trailing slash, e.g. `https://ca.example:8443/x`.
     pub fn new(base: &str) -> Self {
-        Self { base: base.trim_end_matches('/').to_string() }
+        Self {
+            base: base.trim_end_matches('/').to_string(),
+        }
     }
 
     /// The external base URL.
@@ -20,7 +22,9 @@ impl Urls {
 
     /// The path part of the base (`""` when served at the root).
     pub fn path_prefix(&self) -> String {
-        url::Url::parse(&self.base).map(|u| u.path().trim_end_matches('/').to_string()).unwrap_or_default()
+        url::Url::parse(&self.base)
+            .map(|u| u.path().trim_end_matches('/').to_string())
+            .unwrap_or_default()
     }
 
     /// directory
@@ -78,7 +82,8 @@ impl Urls {
     /// The account id named by a `kid`, if the kid is one of our account URLs.
     pub fn account_id_from_kid<'a>(&self, kid: &'a str) -> Option<&'a str> {
         let prefix = format!("{}/acme/account/", self.base);
-        kid.strip_prefix(prefix.as_str()).filter(|id| !id.is_empty() && !id.contains('/'))
+        kid.strip_prefix(prefix.as_str())
+            .filter(|id| !id.is_empty() && !id.contains('/'))
     }
 }
 
@@ -90,9 +95,18 @@ mod tests {
     fn kid_parsing_and_prefix() {
         let u = Urls::new("https://ca.example/sti/");
         assert_eq!(u.path_prefix(), "/sti");
-        assert_eq!(u.account_id_from_kid("https://ca.example/sti/acme/account/abc"), Some("abc"));
-        assert_eq!(u.account_id_from_kid("https://evil.example/sti/acme/account/abc"), None);
-        assert_eq!(u.account_id_from_kid("https://ca.example/sti/acme/account/abc/orders"), None);
+        assert_eq!(
+            u.account_id_from_kid("https://ca.example/sti/acme/account/abc"),
+            Some("abc")
+        );
+        assert_eq!(
+            u.account_id_from_kid("https://evil.example/sti/acme/account/abc"),
+            None
+        );
+        assert_eq!(
+            u.account_id_from_kid("https://ca.example/sti/acme/account/abc/orders"),
+            None
+        );
         assert_eq!(Urls::new("http://127.0.0.1:8080").path_prefix(), "");
     }
 }

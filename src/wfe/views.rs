@@ -9,7 +9,10 @@ use super::Urls;
 
 /// The TNAuthList identifier as stica writes it: base64url DER, no padding.
 pub fn identifier(der: &[u8]) -> Identifier {
-    Identifier { kind: TNAUTHLIST.to_string(), value: b64::encode_url(der) }
+    Identifier {
+        kind: TNAUTHLIST.to_string(),
+        value: b64::encode_url(der),
+    }
 }
 
 fn problem(json: Option<&str>) -> Option<Problem> {

@@ -2,6 +2,11 @@
 
 use base64::Engine;
 
+pub mod chain;
+pub mod signature;
+#[cfg(test)]
+pub(crate) mod testpki;
+
 /// Extracts every `CERTIFICATE` block from PEM text, or returns the input itself when it is one DER
 /// certificate (starts with a SEQUENCE tag). Tolerant reading: CRLF, blank lines, text around blocks.
 pub fn pem_certificates(input: &[u8]) -> Result<Vec<Vec<u8>>, String> {

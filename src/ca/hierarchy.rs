@@ -1,0 +1,252 @@
+//! The CA hierarchy stica runs (profiles.md "CA hierarchy"): a self-signed root and one issuing
+//! intermediate, both P-256, written under `<data-dir>/ca/`.
+//!
+//! Root: cA TRUE (no pathLen), keyUsage keyCertSign + cRLSign, no AKI (RFC 5280 §4.2.1.1 lets a
+//! self-signed certificate omit it; the Martini and STI-PA roots do), no CP, no CRL DP, CN with
+//! "SHAKEN" and "ROOT". Intermediate: cA TRUE with pathLen 0 (stica issues no `sca` certificates
+//! yet), keyUsage keyCertSign only (ATIS-1000080 v005 §6.4.1 allows nothing else on STI CA
+//! certificates), certificatePolicies anyPolicy (v005 permits it on intermediates), no
+//! TNAuthList. Both: SKI = SHA-1 of the key (RFC 5280 §4.2.1.2 method 1), set explicitly because
+//! rcgen would use truncated SHA-256; C as PrintableString.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyIdMethod, KeyUsagePurpose};
+
+use super::signer::{KeyFileSigner, RcgenKey, Signer};
+use super::{CaError, ext, oid, serial, shaken_spc};
+
+/// Root lifetime.
+const ROOT_DAYS: i64 = 25 * 365;
+/// Intermediate lifetime (inside the root's).
+const INTERMEDIATE_DAYS: i64 = 10 * 365;
+/// Back-dating of both, so a verifier with a slow clock accepts them at once.
+const BACKDATE_SECS: i64 = 3600;
+
+/// The files of the hierarchy under `<data-dir>/ca/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HierarchyPaths {
+    /// `<data-dir>/ca`
+    pub dir: PathBuf,
+    /// `root.pem`: the trust anchor (interface contract: `<data-dir>/ca/root.pem`).
+    pub root_cert: PathBuf,
+    /// `root.key` (PKCS#8 PEM, 0600)
+    pub root_key: PathBuf,
+    /// `intermediate.pem`
+    pub intermediate_cert: PathBuf,
+    /// `intermediate.key` (PKCS#8 PEM, 0600)
+    pub intermediate_key: PathBuf,
+}
+
+impl HierarchyPaths {
+    /// The paths for `data_dir`.
+    pub fn new(data_dir: &Path) -> Self {
+        let dir = data_dir.join("ca");
+        Self {
+            root_cert: dir.join("root.pem"),
+            root_key: dir.join("root.key"),
+            intermediate_cert: dir.join("intermediate.pem"),
+            intermediate_key: dir.join("intermediate.key"),
+            dir,
+        }
+    }
+
+    fn all(&self) -> [&PathBuf; 4] {
+        [
+            &self.root_cert,
+            &self.root_key,
+            &self.intermediate_cert,
+            &self.intermediate_key,
+        ]
+    }
+}
+
+/// Creates the root and intermediate (certificates and keys) under `<data_dir>/ca/` unless they
+/// exist. Returns `true` when it created them, `false` when all four files were already there;
+/// a partial set is an error (never overwritten).
+pub fn init_hierarchy(data_dir: &Path, org: &str) -> Result<bool, CaError> {
+    let paths = HierarchyPaths::new(data_dir);
+    let missing: Vec<PathBuf> = paths
+        .all()
+        .into_iter()
+        .filter(|p| !p.exists())
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        return Ok(false);
+    }
+    if missing.len() != 4 {
+        return Err(CaError::PartialHierarchy { missing });
+    }
+    let org = org.trim();
+    if org.is_empty() {
+        return Err(CaError::Config("CA organization name is empty".into()));
+    }
+    create_dir_private(&paths.dir)?;
+
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let root_key = Arc::new(KeyFileSigner::generate()?);
+    let inter_key = Arc::new(KeyFileSigner::generate()?);
+
+    let root_params = ca_params(
+        org,
+        &format!("{org} SHAKEN ROOT"),
+        root_key.public_key(),
+        now - BACKDATE_SECS,
+        now + ROOT_DAYS * 86400,
+        IsCa::Ca(BasicConstraints::Unconstrained),
+        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign],
+    )?;
+    let root_signing = RcgenKey(root_key.clone());
+    let root_cert = root_params.self_signed(&root_signing)?;
+    let root_der = root_cert.der().to_vec();
+
+    let mut inter_params = ca_params(
+        org,
+        &format!("{org} SHAKEN Issuing CA 1"),
+        inter_key.public_key(),
+        now - BACKDATE_SECS,
+        now + INTERMEDIATE_DAYS * 86400,
+        IsCa::Ca(BasicConstraints::Constrained(0)),
+        vec![KeyUsagePurpose::KeyCertSign],
+    )?;
+    inter_params.use_authority_key_identifier_extension = true;
+    inter_params.custom_extensions = vec![ext::custom(
+        &oid::CERTIFICATE_POLICIES,
+        false,
+        ext::certificate_policies(&[oid::ANY_POLICY])
+            .map_err(|e| CaError::Config(e.to_string()))?,
+    )];
+    let root_issuer = rcgen::Issuer::from_ca_cert_der(
+        &rustls::pki_types::CertificateDer::from(root_der.as_slice()),
+        root_signing,
+    )?;
+    let inter_der = inter_params
+        .signed_by(&RcgenKey(inter_key.clone()), &root_issuer)?
+        .der()
+        .to_vec();
+
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CaError::Io { path, source }
+    };
+    root_key.save(&paths.root_key)?;
+    inter_key.save(&paths.intermediate_key)?;
+    write_new(
+        &paths.root_cert,
+        &crate::x509::to_pem("CERTIFICATE", &root_der),
+    )
+    .map_err(io(&paths.root_cert))?;
+    write_new(
+        &paths.intermediate_cert,
+        &crate::x509::to_pem("CERTIFICATE", &inter_der),
+    )
+    .map_err(io(&paths.intermediate_cert))?;
+    tracing::info!(
+        target: "audit",
+        event = "hierarchy.created",
+        dir = %paths.dir.display(),
+        organization = org,
+        "created CA root and intermediate"
+    );
+    Ok(true)
+}
+
+/// Parameters shared by the root and the intermediate.
+fn ca_params(
+    org: &str,
+    cn: &str,
+    public_key: &[u8],
+    not_before: i64,
+    not_after: i64,
+    is_ca: IsCa,
+    key_usages: Vec<KeyUsagePurpose>,
+) -> Result<CertificateParams, CaError> {
+    let serial =
+        serial::random_serial().map_err(|_| CaError::Config("system RNG failed".into()))?;
+    let mut params = CertificateParams::default();
+    params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
+    params.not_before = shaken_spc::time(not_before)?;
+    params.not_after = shaken_spc::time(not_after)?;
+    params.distinguished_name = shaken_spc::subject("US", org, cn)?;
+    params.is_ca = is_ca;
+    params.key_usages = key_usages;
+    params.key_identifier_method = KeyIdMethod::PreSpecified(ext::key_identifier(public_key));
+    Ok(params)
+}
+
+/// Reads one certificate (PEM or DER) from `path`.
+pub(crate) fn read_cert(path: &Path) -> Result<Vec<u8>, CaError> {
+    let bytes = std::fs::read(path).map_err(|source| CaError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    crate::x509::pem_certificates(&bytes)
+        .map_err(|e| CaError::BadHierarchy(format!("{}: {e}", path.display())))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| CaError::BadHierarchy(format!("{}: no certificate", path.display())))
+}
+
+/// The DER `Name` for a distribution point's `cRLIssuer` (policy `issuance.crl_issuer`): the
+/// issuer of a CRL (`X509 CRL` PEM block or DER CertificateList) or the subject of a certificate
+/// (`CERTIFICATE` PEM block or DER), copied byte for byte (ATIS-1000080 §6.4.1: the STI-PA CRL's
+/// issuer as encoded).
+pub fn name_from_file(path: &Path) -> Result<Vec<u8>, CaError> {
+    use der::{Decode, Encode};
+
+    let bytes = std::fs::read(path).map_err(|source| CaError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bad = |m: String| CaError::Config(format!("{}: {m}", path.display()));
+    let from_crl = |der: &[u8]| {
+        <x509_cert::crl::CertificateList>::from_der(der)
+            .and_then(|crl| crl.tbs_cert_list.issuer.to_der())
+    };
+    let from_cert = |der: &[u8]| {
+        x509_cert::Certificate::from_der(der).and_then(|c| c.tbs_certificate().subject().to_der())
+    };
+    if bytes.first() == Some(&0x30) {
+        return from_crl(&bytes)
+            .or_else(|_| from_cert(&bytes))
+            .map_err(|e| bad(format!("neither a DER CRL nor a DER certificate: {e}")));
+    }
+    if let Some(der) = crate::x509::pem_blocks(&bytes, "X509 CRL")
+        .map_err(bad)?
+        .first()
+    {
+        return from_crl(der).map_err(|e| bad(format!("bad CRL: {e}")));
+    }
+    if let Some(der) = crate::x509::pem_certificates(&bytes).map_err(bad)?.first() {
+        return from_cert(der).map_err(|e| bad(format!("bad certificate: {e}")));
+    }
+    Err(bad("no X509 CRL or CERTIFICATE block".into()))
+}
+
+/// Creates a public file that must not exist yet.
+fn write_new(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+/// Creates the key directory (and parents) with mode 0700 for the new directories.
+fn create_dir_private(dir: &Path) -> Result<(), CaError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|source| CaError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
