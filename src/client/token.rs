@@ -494,4 +494,93 @@ mod tests {
         };
         assert!(!format!("{source:?}").contains("hunter2"));
     }
+
+    /// The real development token authority (`pa`), served on a loopback port under `/sti-pa`
+    /// as `stica serve` mounts it: the client's STI-PA API calls must work against it unchanged.
+    async fn dev_authority() -> (
+        crate::pa::DevTokenAuthority,
+        String,
+        tempfile::TempDir,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let base = format!("http://{addr}/sti-pa");
+        let pa = crate::pa::DevTokenAuthority::load_or_init(dir.path(), &base)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let app = axum::Router::new().nest("/sti-pa", pa.router());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (pa, base, dir, server)
+    }
+
+    #[tokio::test]
+    async fn token_from_the_dev_token_authority() {
+        let (pa, base, _dir, server) = dev_authority().await;
+        let key = jwk();
+        let source = TokenSource::Authority {
+            base_url: format!("{base}/"),
+            user: pa.dev_user().to_string(),
+            password: pa.dev_password().to_string(),
+            ca: false,
+        };
+        let http = crate::client::http_client(None).unwrap_or_else(|e| panic!("{e}"));
+        let token = source
+            .fetch(&http, &spc_1234(), &key)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let jws = jose::CompactJws::parse(&token).unwrap_or_else(|e| panic!("{e}"));
+        let atc = &jws.claims["atc"];
+        assert_eq!(atc["fingerprint"], account_fingerprint(&key));
+        let tkvalue = atc["tkvalue"].as_str().unwrap_or_default();
+        let der = jose::b64::decode_lenient(tkvalue).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(der, spc_1234().to_der());
+        assert_ne!(atc["ca"], true);
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn dev_token_authority_refuses_a_wrong_password_and_non_spc_lists() {
+        let (pa, base, _dir, server) = dev_authority().await;
+        let http = crate::client::http_client(None).unwrap_or_else(|e| panic!("{e}"));
+        let wrong = TokenSource::Authority {
+            base_url: base.clone(),
+            user: pa.dev_user().to_string(),
+            password: format!("{}-wrong", pa.dev_password()),
+            ca: false,
+        };
+        let err = wrong.fetch(&http, &spc_1234(), &jwk()).await;
+        match err {
+            Err(TokenError::Refused { url, .. }) => assert!(url.ends_with("/api/v1/auth/login")),
+            other => panic!("unexpected {other:?}"),
+        }
+
+        let numbers: TnAuthList = "tn:12155550123".parse().unwrap_or_else(|e| panic!("{e}"));
+        let right = TokenSource::Authority {
+            base_url: base,
+            user: pa.dev_user().to_string(),
+            password: pa.dev_password().to_string(),
+            ca: false,
+        };
+        let err = right.fetch(&http, &numbers, &jwk()).await;
+        assert!(matches!(err, Err(TokenError::NotSingleSpc(_))), "{err:?}");
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn unreachable_token_authority_is_a_transport_error() {
+        let source = TokenSource::Authority {
+            base_url: "http://127.0.0.1:1/sti-pa".into(),
+            user: "u".into(),
+            password: "p".into(),
+            ca: false,
+        };
+        let http = crate::client::http_client(None).unwrap_or_else(|e| panic!("{e}"));
+        let err = source.fetch(&http, &spc_1234(), &jwk()).await;
+        assert!(matches!(err, Err(TokenError::Transport { .. })), "{err:?}");
+    }
 }
