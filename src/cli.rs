@@ -27,8 +27,6 @@ pub enum Command {
     /// The development token authority.
     #[command(subcommand)]
     Pa(PaCommand),
-    /// Obtain a certificate over ACME with tkauth-01.
-    Client(crate::client::cli::ClientArgs),
 }
 
 /// Where the server's state is; shared by commands that touch it.
@@ -104,6 +102,9 @@ pub enum PaCommand {
         /// Lifetime, e.g. 3600s, 30m, 1h, 2d.
         #[arg(long, default_value = "1h")]
         ttl: String,
+        /// How the token names its signer: `x5u` or `x5c` (default: x5u over https, else x5c).
+        #[arg(long)]
+        signer: Option<String>,
     },
     /// Serve the dev token authority on its own.
     Serve {
@@ -148,7 +149,6 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Account(cmd) => account(cmd).await,
         Command::Pa(cmd) => pa(cmd).await,
-        Command::Client(args) => crate::client::cli::run(args).await,
     }
 }
 
@@ -236,6 +236,7 @@ async fn pa(cmd: PaCommand) -> Result<(), String> {
             account_key,
             ca,
             ttl,
+            signer,
         } => {
             let cfg = load_config(&common)?;
             let spec = match (spc, tnauthlist) {
@@ -247,14 +248,22 @@ async fn pa(cmd: PaCommand) -> Result<(), String> {
                 spec.parse().map_err(|e| format!("--tnauthlist: {e}"))?;
             let key = account_public_key(&account_key)?;
             let ttl_secs = parse_duration(&ttl)?;
-            let pa = crate::pa::DevTokenAuthority::load_or_init(
-                &cfg.data_dir.join("pa"),
-                &format!("{}/sti-pa", cfg.external_base()),
-            )
-            .map_err(|e| e.to_string())?;
-            let token = pa
-                .mint(&crate::pa::TokenRequest::new(list, &key, ca, ttl_secs))
-                .map_err(|e| e.to_string())?;
+            // `open` reuses the base URL the server recorded, so minting never replaces the signer
+            // a running server serves.
+            let pa = crate::pa::DevTokenAuthority::open(&cfg.data_dir.join("pa")).map_err(|e| {
+                format!(
+                    "dev token authority in {}: {e} (start `stica serve` once first)",
+                    cfg.data_dir.display()
+                )
+            })?;
+            let mut req = crate::pa::TokenRequest::new(list, &key, ca, ttl_secs.unsigned_abs());
+            req.x5u_or_x5c = match signer.as_deref() {
+                Some("x5u") => crate::pa::SignerRef::X5u,
+                Some("x5c") => crate::pa::SignerRef::X5c,
+                Some(other) => return Err(format!("--signer {other:?}: use x5u or x5c")),
+                None => pa.default_signer_ref(),
+            };
+            let token = pa.mint(&req).map_err(|e| e.to_string())?;
             println!("{token}");
             Ok(())
         }

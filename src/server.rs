@@ -67,12 +67,18 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
         );
     }
     let crl_dp = crl_distribution_point(&policy, pa.as_deref())?;
+    if let Some(pa) = &pa {
+        // The dev token authority's ca-list names this CA's root, as the STI-PA's lists STI-CAs.
+        let root = std::fs::read_to_string(cfg.data_dir.join("ca").join("root.pem"))
+            .map_err(|e| format!("CA root: {e}"))?;
+        pa.set_trust_list(vec![root]);
+    }
     let sa = Storage::connect(&cfg.database_url())
         .await
         .map_err(|e| format!("database: {e}"))?;
     let ca = Ca::load(&cfg.data_dir, &policy, crl_dp).map_err(|e| format!("CA: {e}"))?;
     let verifier = TokenVerifier::new(&policy, extra_anchors);
-    let nonces = NonceKey::load_or_create(&cfg.data_dir.join("nonce.key"))
+    let nonces = NonceKey::load_or_create(cfg.data_dir.join("nonce.key"))
         .map_err(|e| format!("nonce key: {e}"))?;
     let urls = Urls::new(&base);
     let prefix = urls.path_prefix();
@@ -100,7 +106,10 @@ fn crl_distribution_point(
         Some(path) => {
             Some(crate::ca::name_from_file(path).map_err(|e| format!("issuance.crl_issuer: {e}"))?)
         }
-        None if issuance.crl_url.is_none() => pa.map(|p| p.crl_issuer_name_der().to_vec()),
+        None if issuance.crl_url.is_none() => pa
+            .map(|p| p.crl_issuer_name_der())
+            .transpose()
+            .map_err(|e| format!("dev token authority CRL issuer: {e}"))?,
         None => None,
     };
     let url = match (&issuance.crl_url, pa) {
