@@ -280,16 +280,17 @@ pub async fn run_typed(args: ClientArgs) -> Result<(), ClientError> {
                         path: path.clone(),
                         source,
                     })?;
-                    let cert_key = crate::jose::EcSigner::from_pkcs8_pem(&text).map_err(|e| {
-                        ClientError::Key {
+                    let load = || {
+                        crate::jose::EcSigner::from_pkcs8_pem(&text).map_err(|e| ClientError::Key {
                             path: path.clone(),
                             detail: format!("not a P-256 PKCS#8 PEM key: {e}"),
-                        }
-                    })?;
-                    let (account_key, _) =
-                        load_or_create_account_key(&args.server.key.account_key)?;
+                        })
+                    };
+                    let cert_key = load()?;
+                    // No account is involved: the client itself speaks with the certificate key
+                    // (and never creates an account key file for this).
                     let http = http_client(args.server.ca_file.as_deref())?;
-                    let client = AcmeClient::new(&args.server.directory, account_key, http).await?;
+                    let client = AcmeClient::new(&args.server.directory, load()?, http).await?;
                     client
                         .revoke_with_certificate_key(&cert_der, args.reason, &cert_key)
                         .await?;
