@@ -27,6 +27,8 @@ pub enum Command {
     /// The development token authority.
     #[command(subcommand)]
     Pa(PaCommand),
+    /// Obtain a certificate over ACME with tkauth-01 (see docs/client.md).
+    Client(crate::client::ClientArgs),
 }
 
 /// Where the server's state is; shared by commands that touch it.
@@ -149,6 +151,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Account(cmd) => account(cmd).await,
         Command::Pa(cmd) => pa(cmd).await,
+        Command::Client(args) => crate::client::cli::run(args).await,
     }
 }
 
@@ -240,7 +243,16 @@ async fn pa(cmd: PaCommand) -> Result<(), String> {
         } => {
             let cfg = load_config(&common)?;
             let spec = match (spc, tnauthlist) {
-                (Some(s), None) => format!("spc:{s}"),
+                (Some(s), None) => {
+                    if s.is_empty()
+                        || !s
+                            .chars()
+                            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+                    {
+                        return Err(format!("--spc {s:?} is not an SPC ([0-9A-Z]+)"));
+                    }
+                    format!("spc:{s}")
+                }
                 (None, Some(t)) => t,
                 _ => return Err("give --spc or --tnauthlist".into()),
             };

@@ -340,3 +340,127 @@ mod toml_like {
         }
     }
 }
+
+#[tokio::test]
+async fn stica_pa_token_cli_mints_a_token_the_server_accepts() {
+    let srv = TestServer::start(BIN, ServerOptions::default()).await;
+    let list = spc("0007");
+    let (raw, order, _, chall) = pending_order(&srv, &list).await;
+    let key_file = srv.data_dir.with_file_name("account.pem");
+    std::fs::write(&key_file, raw.key.to_pkcs8_pem()).unwrap();
+    let out = srv.run(
+        BIN,
+        &[
+            "pa",
+            "token",
+            "--spc",
+            "0007",
+            "--account-key",
+            key_file.to_str().unwrap(),
+            "--ttl",
+            "10m",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let r = raw.answer(&chall, &token).await;
+    assert_eq!(r.json()["status"], "valid", "{}", r.text());
+    let (_, cert) = finalize_and_download(&raw, &order, &list).await;
+    check_certificate(&srv, &cert.text());
+    // A bad --spc is refused with a clear message.
+    let out = srv.run(
+        BIN,
+        &[
+            "pa",
+            "token",
+            "--spc",
+            "bad spc!",
+            "--account-key",
+            key_file.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not an SPC"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn deactivated_authorization_makes_the_order_invalid() {
+    let srv = TestServer::start(BIN, ServerOptions::default()).await;
+    let (raw, order, order_url, chall) = pending_order(&srv, &spc("1234")).await;
+    let authz_url = order["authorizations"][0].as_str().unwrap();
+    let r = raw
+        .post(authz_url, Some(&json!({"status": "deactivated"})))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["status"], "deactivated");
+    assert_eq!(raw.post(&order_url, None).await.json()["status"], "invalid");
+    let r = raw.answer(&chall, "a.b.c").await;
+    assert_eq!(
+        r.problem_type(),
+        "urn:ietf:params:acme:error:malformed",
+        "{}",
+        r.text()
+    );
+    assert_nothing_issued(&raw, &order, &order_url).await;
+}
+
+#[tokio::test]
+async fn stica_client_cli_obtains_a_certificate_from_the_default_server() {
+    let srv = TestServer::start(BIN, ServerOptions::default()).await;
+    let users =
+        std::fs::read_to_string(srv.data_dir.join("pa").join("users.toml")).expect("users.toml");
+    let t = toml_like::parse(&users);
+    let work = srv.data_dir.with_file_name("client");
+    let out_dir = work.join("cert-1234");
+    let directory = srv.directory();
+    let pa = format!("{}/sti-pa", srv.base);
+    let args: Vec<String> = [
+        "client",
+        "--directory",
+        &directory,
+        "--tnauthlist",
+        "spc:1234",
+        "--token-authority",
+        &pa,
+        "--pa-user",
+        &t.user,
+        "--pa-password",
+        &t.password,
+        "--account-key",
+        work.join("account.pem").to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(BIN)
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "stica client failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let chain = std::fs::read_to_string(out_dir.join("chain.pem")).expect("chain.pem");
+    check_certificate(&srv, &chain);
+    let key_mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(out_dir.join("key.pem"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(key_mode & 0o777, 0o600);
+}

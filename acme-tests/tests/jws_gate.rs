@@ -334,6 +334,23 @@ async fn accounts_existing_key_update_deactivate_and_key_change() {
     raw.key = new_key;
     assert_eq!(raw.post(&kid, None).await.status, 200);
 
+    // keyChange to a key another account already holds: 409 with that account's Location.
+    let mut other = Raw::new(&srv.directory()).await;
+    other.register().await;
+    let mut inner_protected = serde_json::Map::new();
+    inner_protected.insert("jwk".into(), other.key.public_jwk().to_json());
+    inner_protected.insert("url".into(), json!(key_change));
+    let inner = stica::jose::sign_flattened(
+        &other.key,
+        inner_protected,
+        &serde_json::to_vec(&json!({"account": kid, "oldKey": raw.key.public_jwk().to_json()}))
+            .unwrap(),
+    )
+    .unwrap();
+    let r = raw.post(&key_change, Some(&inner)).await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(r.header("location"), other.kid.clone());
+
     // Deactivation is final.
     let r = raw
         .post(&kid, Some(&json!({"status": "deactivated"})))
