@@ -28,7 +28,7 @@ pub enum Command {
     #[command(subcommand)]
     Pa(PaCommand),
     /// Obtain a certificate over ACME with tkauth-01 (see docs/client.md).
-    Client(crate::client::ClientArgs),
+    Client(Box<crate::client::ClientArgs>),
 }
 
 /// Where the server's state is; shared by commands that touch it.
@@ -151,7 +151,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Account(cmd) => account(cmd).await,
         Command::Pa(cmd) => pa(cmd).await,
-        Command::Client(args) => crate::client::cli::run(args).await,
+        Command::Client(args) => crate::client::cli::run(*args).await,
     }
 }
 
