@@ -6,6 +6,8 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_initial;
+mod m20261123_100001_revocation;
+mod m20261123_100002_parent_serial;
 
 /// Runs the migrations in order (`Migrator::up`).
 pub struct Migrator;
@@ -13,6 +15,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_initial::Migration)]
+        vec![
+            Box::new(m20261123_000001_initial::Migration),
+            Box::new(m20261123_100001_revocation::Migration),
+            Box::new(m20261123_100002_parent_serial::Migration),
+        ]
     }
 }

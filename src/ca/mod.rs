@@ -11,6 +11,7 @@
 //! Profiles: `profiles.md` in the design notes; the `shaken-spc` profile is ATIS-1000080 v005
 //! §6.4.1 (see [`shaken_spc`]).
 
+pub mod crl_signer;
 pub mod csr;
 pub mod ext;
 pub mod hierarchy;

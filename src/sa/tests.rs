@@ -208,7 +208,11 @@ async fn replicas_starting_together_migrate_once() {
         stores.push(task.await.unwrap().expect("every replica starts"));
     }
     let s = &stores[0];
-    assert_eq!(count(s, "seaql_migrations").await, 1);
+    // Each migration recorded once, however many replicas raced.
+    assert_eq!(
+        count(s, "seaql_migrations").await,
+        Migrator::migrations().len() as i64
+    );
     for s in stores {
         s.close().await.unwrap();
     }
