@@ -18,7 +18,7 @@
 //! JWTClaimNames ::= SEQUENCE SIZE (1..MAX) OF JWTClaimName
 //! JWTClaimName ::= IA5String
 //!
-//! -- RFC 9118 §6 (DEFINITIONS EXPLICIT TAGS)
+//! -- RFC 9118 §3 and its ASN.1 module (DEFINITIONS EXPLICIT TAGS)
 //! EnhancedJWTClaimConstraints ::= SEQUENCE {
 //!   mustInclude     [0] JWTClaimNames OPTIONAL,
 //!   permittedValues [1] JWTClaimValuesList OPTIONAL,
@@ -37,8 +37,8 @@
 //!
 //! A certificate carries at most one of the two extensions: [`ClaimConstraints::from_certificate`]
 //! refuses a certificate with both, because a verifier that knows only one of them would apply a
-//! different policy than one that knows both (issue 3, item 6; RFC 9118 §3 tells issuers to use one
-//! of them).
+//! different policy than one that knows both (issue 3, item 6). RFC 9118's exact wording on carrying
+//! both is marked UNSURE in standards.md §1.1; stica takes the strict reading.
 
 use std::fmt;
 
@@ -329,7 +329,7 @@ impl EnhancedJwtClaimConstraints {
     }
 
     /// Claims listed both in `mustInclude` and `mustExclude`: such a certificate can validate no
-    /// PASSporT at all (RFC 9118 §7). Valid DER, so decoding accepts it; issuance should refuse it.
+    /// PASSporT at all (RFC 9118, Security Considerations). Valid DER, so decoding accepts it; issuance should refuse it.
     pub fn contradictions(&self) -> Vec<&ClaimName> {
         self.must_include
             .iter()
