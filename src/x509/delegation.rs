@@ -428,7 +428,7 @@ fn check_ca_budget(
             )),
             Some((n, from)) => {
                 notes.push(format!(
-                    "CA allowed by {from} ({n} more CA level(s) allowed)"
+                    "CA allowed: {from} permits {n} more CA level(s) at this point"
                 ));
                 budget = Some((n - 1, from.clone()));
             }
