@@ -347,6 +347,30 @@ mod tests {
     }
 
     #[test]
+    fn too_many_cert_ids_and_bad_version() {
+        use der::Encode;
+        let one = request(&[1], None);
+        let parsed = asn1::OcspRequest::from_der(&one).unwrap();
+        let mut many = parsed.clone();
+        let first = many.tbs_request.request_list[0].clone();
+        many.tbs_request.request_list = vec![first; MAX_CERT_IDS + 1];
+        let der = many.to_der().unwrap();
+        assert!(matches!(parse(&der), Err(RequestError::TooMany(17))));
+        let mut v2 = parsed.clone();
+        v2.tbs_request.version = Some(1);
+        assert!(matches!(
+            parse(&v2.to_der().unwrap()),
+            Err(RequestError::Version(1))
+        ));
+        let mut v1 = parsed;
+        v1.tbs_request.version = Some(0);
+        assert!(
+            parse(&v1.to_der().unwrap()).is_ok(),
+            "explicit v1 tolerated"
+        );
+    }
+
+    #[test]
     fn integer_helpers() {
         assert_eq!(strip_leading_zeros(&[0, 0, 1]), &[1]);
         assert_eq!(strip_leading_zeros(&[0, 0]), &[0]);

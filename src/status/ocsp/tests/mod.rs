@@ -4,6 +4,7 @@
 
 mod http;
 mod openssl;
+mod perf;
 mod responder;
 
 use std::collections::HashMap;
