@@ -27,8 +27,8 @@ pub enum Command {
     /// The development token authority.
     #[command(subcommand)]
     Pa(PaCommand),
-    /// Obtain a certificate over ACME with tkauth-01.
-    Client(crate::client::cli::ClientArgs),
+    /// Obtain a certificate over ACME with tkauth-01 (see docs/client.md).
+    Client(Box<crate::client::ClientArgs>),
 }
 
 /// Where the server's state is; shared by commands that touch it.
@@ -104,6 +104,9 @@ pub enum PaCommand {
         /// Lifetime, e.g. 3600s, 30m, 1h, 2d.
         #[arg(long, default_value = "1h")]
         ttl: String,
+        /// How the token names its signer: `x5u` or `x5c` (default: x5u over https, else x5c).
+        #[arg(long)]
+        signer: Option<String>,
     },
     /// Serve the dev token authority on its own.
     Serve {
@@ -148,7 +151,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Account(cmd) => account(cmd).await,
         Command::Pa(cmd) => pa(cmd).await,
-        Command::Client(args) => crate::client::cli::run(args).await,
+        Command::Client(args) => crate::client::cli::run(*args).await,
     }
 }
 
@@ -236,10 +239,20 @@ async fn pa(cmd: PaCommand) -> Result<(), String> {
             account_key,
             ca,
             ttl,
+            signer,
         } => {
             let cfg = load_config(&common)?;
             let spec = match (spc, tnauthlist) {
-                (Some(s), None) => format!("spc:{s}"),
+                (Some(s), None) => {
+                    if s.is_empty()
+                        || !s
+                            .chars()
+                            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+                    {
+                        return Err(format!("--spc {s:?} is not an SPC ([0-9A-Z]+)"));
+                    }
+                    format!("spc:{s}")
+                }
                 (None, Some(t)) => t,
                 _ => return Err("give --spc or --tnauthlist".into()),
             };
@@ -247,14 +260,22 @@ async fn pa(cmd: PaCommand) -> Result<(), String> {
                 spec.parse().map_err(|e| format!("--tnauthlist: {e}"))?;
             let key = account_public_key(&account_key)?;
             let ttl_secs = parse_duration(&ttl)?;
-            let pa = crate::pa::DevTokenAuthority::load_or_init(
-                &cfg.data_dir.join("pa"),
-                &format!("{}/sti-pa", cfg.external_base()),
-            )
-            .map_err(|e| e.to_string())?;
-            let token = pa
-                .mint(&crate::pa::TokenRequest::new(list, &key, ca, ttl_secs))
-                .map_err(|e| e.to_string())?;
+            // `open` reuses the base URL the server recorded, so minting never replaces the signer
+            // a running server serves.
+            let pa = crate::pa::DevTokenAuthority::open(&cfg.data_dir.join("pa")).map_err(|e| {
+                format!(
+                    "dev token authority in {}: {e} (start `stica serve` once first)",
+                    cfg.data_dir.display()
+                )
+            })?;
+            let mut req = crate::pa::TokenRequest::new(list, &key, ca, ttl_secs.unsigned_abs());
+            req.x5u_or_x5c = match signer.as_deref() {
+                Some("x5u") => crate::pa::SignerRef::X5u,
+                Some("x5c") => crate::pa::SignerRef::X5c,
+                Some(other) => return Err(format!("--signer {other:?}: use x5u or x5c")),
+                None => pa.default_signer_ref(),
+            };
+            let token = pa.mint(&req).map_err(|e| e.to_string())?;
             println!("{token}");
             Ok(())
         }

@@ -6,7 +6,6 @@
 
 pub mod acme;
 pub mod ca;
-#[cfg(any())] // WIP: enabled once the role modules land
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -16,16 +15,12 @@ pub mod lint;
 pub mod nonce;
 pub mod pa;
 pub mod policy;
-#[cfg(any())] // WIP: enabled once the role modules land
 pub mod ra;
 pub mod sa;
-#[cfg(any())] // WIP: enabled once the role modules land
 pub mod server;
 pub mod status;
-#[cfg(any())] // WIP: enabled once the role modules land
 pub mod tls;
 pub mod tnauth;
 pub mod va;
-#[cfg(any())] // WIP: enabled once the role modules land
 pub mod wfe;
 pub mod x509;

@@ -25,6 +25,8 @@ pub struct Built {
     pub base: String,
     /// the dev token authority, when it runs in-process
     pub pa: Option<Arc<DevTokenAuthority>>,
+    /// storage, for background housekeeping
+    pub storage: Storage,
 }
 
 /// Builds the application from a validated config. Creates the data directory, the CA hierarchy
@@ -67,15 +69,22 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
         );
     }
     let crl_dp = crl_distribution_point(&policy, pa.as_deref())?;
+    if let Some(pa) = &pa {
+        // The dev token authority's ca-list names this CA's root, as the STI-PA's lists STI-CAs.
+        let root = std::fs::read_to_string(cfg.data_dir.join("ca").join("root.pem"))
+            .map_err(|e| format!("CA root: {e}"))?;
+        pa.set_trust_list(vec![root]);
+    }
     let sa = Storage::connect(&cfg.database_url())
         .await
         .map_err(|e| format!("database: {e}"))?;
     let ca = Ca::load(&cfg.data_dir, &policy, crl_dp).map_err(|e| format!("CA: {e}"))?;
     let verifier = TokenVerifier::new(&policy, extra_anchors);
-    let nonces = NonceKey::load_or_create(&cfg.data_dir.join("nonce.key"))
+    let nonces = NonceKey::load_or_create(cfg.data_dir.join("nonce.key"))
         .map_err(|e| format!("nonce key: {e}"))?;
     let urls = Urls::new(&base);
     let prefix = urls.path_prefix();
+    let housekeeping = sa.clone();
     let state = Arc::new(AppState {
         ra: Ra::new(sa, ca, verifier, policy),
         nonces,
@@ -86,7 +95,31 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
     if let Some(pa) = &pa {
         router = router.nest(&format!("{prefix}/sti-pa"), pa.router());
     }
-    Ok(Built { router, base, pa })
+    Ok(Built {
+        router,
+        base,
+        pa,
+        storage: housekeeping,
+    })
+}
+
+/// How often expired nonce and token records are purged.
+const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Purges expired replay records (nonces, token uses) every [`PURGE_INTERVAL`]. Safe on several
+/// replicas at once: each purge is a plain conditional DELETE.
+fn spawn_housekeeping(sa: Storage) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PURGE_INTERVAL);
+        loop {
+            tick.tick().await;
+            match sa.purge_expired(crate::acme::now()).await {
+                Ok(n) if n > 0 => tracing::debug!(purged = n, "expired replay records purged"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purging expired records failed"),
+            }
+        }
+    });
 }
 
 /// The CRL distribution point for issued certificates: from policy, or the dev token
@@ -100,7 +133,10 @@ fn crl_distribution_point(
         Some(path) => {
             Some(crate::ca::name_from_file(path).map_err(|e| format!("issuance.crl_issuer: {e}"))?)
         }
-        None if issuance.crl_url.is_none() => pa.map(|p| p.crl_issuer_name_der().to_vec()),
+        None if issuance.crl_url.is_none() => pa
+            .map(|p| p.crl_issuer_name_der())
+            .transpose()
+            .map_err(|e| format!("dev token authority CRL issuer: {e}"))?,
         None => None,
     };
     let url = match (&issuance.crl_url, pa) {
@@ -134,6 +170,7 @@ pub async fn serve(mut cfg: Config) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     cfg.listen = local;
     let built = build(&cfg).await?;
+    spawn_housekeeping(built.storage.clone());
     announce(&built, local);
     match (&cfg.tls_cert, &cfg.tls_key) {
         (Some(cert), Some(key)) => crate::tls::serve_tls(listener, built.router, cert, key).await,

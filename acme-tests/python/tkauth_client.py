@@ -26,6 +26,15 @@ from cryptography.x509.oid import ObjectIdentifier
 TNAUTHLIST_OID = ObjectIdentifier("1.3.6.1.5.5.7.1.26")
 
 
+@challenges.Challenge.register
+class TkauthChallenge(challenges.Challenge):
+    """RFC 9447 tkauth-01 challenge (tkauth-type "atc" for TNAuthList tokens, RFC 9448)."""
+
+    typ = "tkauth-01"
+    tkauth_type: str = jose.field("tkauth-type", omitempty=True)
+    token: str = jose.field("token", omitempty=True)
+
+
 @challenges.ChallengeResponse.register
 class TkauthResponse(challenges.ChallengeResponse):
     """RFC 9447 tkauth-01 response: {"atc": "<Authority Token>"}."""
@@ -81,7 +90,8 @@ def main():
 
     for authz_url in order.authorizations:
         authzr = acme._authzr_from_response(acme._post_as_get(authz_url), uri=authz_url)
-        challb = next(c for c in authzr.body.challenges if c.chall.typ == "tkauth-01")
+        challb = next(c for c in authzr.body.challenges if isinstance(c.chall, TkauthChallenge))
+        assert challb.chall.tkauth_type == "atc", challb.chall.tkauth_type
         acme.answer_challenge(challb, TkauthResponse(atc=token))
         for _ in range(50):
             authzr = acme._authzr_from_response(acme._post_as_get(authz_url), uri=authz_url)

@@ -1,1 +1,212 @@
-//! End-to-end test helpers (WIP).
+//! Helpers shared by the end-to-end tests: start the real binary on a real port, with a fresh
+//! database (SQLite file, or a new PostgreSQL database when `STICA_TEST_DATABASE_URL` is set).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How to start a server.
+#[derive(Debug, Default, Clone)]
+pub struct ServerOptions {
+    /// `policy.toml` contents; when set (or when `token_authorities` is non-empty) a policy
+    /// directory is created and passed with `--policy-dir`.
+    pub policy_toml: Option<String>,
+    /// PEM files copied into `<policy-dir>/token-authorities/`.
+    pub token_authorities: Vec<PathBuf>,
+    /// Reuse this data directory (for restarts) instead of a new one.
+    pub data_dir: Option<PathBuf>,
+    /// Serve HTTPS with a fresh self-signed certificate for 127.0.0.1.
+    pub tls: bool,
+}
+
+/// A running `stica serve`, killed on drop.
+pub struct TestServer {
+    /// external base URL, e.g. `http://127.0.0.1:41234`
+    pub base: String,
+    /// the data directory (`ca/root.pem` lives here)
+    pub data_dir: PathBuf,
+    /// the database URL the server uses
+    pub database_url: String,
+    /// with `tls`: the PEM certificate the server presents (trust it in clients)
+    pub tls_cert_pem: Option<String>,
+    child: Child,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+/// The path of the real binary under test.
+pub fn binary(bin_env: &str) -> PathBuf {
+    PathBuf::from(bin_env)
+}
+
+impl TestServer {
+    /// Starts `bin serve --listen 127.0.0.1:0` and waits until it announces its address.
+    pub async fn start(bin: &str, opts: ServerOptions) -> TestServer {
+        let (tmp, data_dir) = match &opts.data_dir {
+            Some(d) => (None, d.clone()),
+            None => {
+                let t = tempfile::tempdir().expect("tempdir");
+                let d = t.path().join("data");
+                (Some(t), d)
+            }
+        };
+        let database_url = stica::sa::testing::fresh_database_url()
+            .await
+            .expect("fresh test database");
+        let mut cmd = Command::new(bin);
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .arg("--database-url")
+            .arg(&database_url)
+            .env("STICA_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if opts.policy_toml.is_some() || !opts.token_authorities.is_empty() {
+            let policy_dir = data_dir.with_file_name("policy");
+            write_policy_dir(&policy_dir, &opts);
+            cmd.arg("--policy-dir").arg(&policy_dir);
+        }
+        let tls_cert_pem = opts.tls.then(|| {
+            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+            let mut params =
+                rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+            params
+                .subject_alt_names
+                .push(rcgen::SanType::IpAddress([127, 0, 0, 1].into()));
+            let cert = params.self_signed(&key).expect("self-signed");
+            let dir = data_dir.with_file_name("tls");
+            std::fs::create_dir_all(&dir).expect("tls dir");
+            std::fs::write(dir.join("cert.pem"), cert.pem()).expect("cert");
+            std::fs::write(dir.join("key.pem"), key.serialize_pem()).expect("key");
+            let config = format!(
+                "tls_cert = {:?}\ntls_key = {:?}\n",
+                dir.join("cert.pem").display().to_string(),
+                dir.join("key.pem").display().to_string()
+            );
+            std::fs::write(dir.join("stica.toml"), config).expect("config");
+            cmd.arg("--config").arg(dir.join("stica.toml"));
+            cert.pem()
+        });
+        let mut child = cmd.spawn().expect("start stica");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("stica listening on ") {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let addr = loop {
+            if let Ok(a) = rx.try_recv() {
+                break a;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("stica exited during start: {status}");
+            }
+            assert!(Instant::now() < deadline, "stica did not start within 60 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let scheme = if opts.tls { "https" } else { "http" };
+        TestServer {
+            base: format!("{scheme}://{addr}"),
+            data_dir,
+            database_url,
+            tls_cert_pem,
+            child,
+            _tmp: tmp,
+        }
+    }
+
+    /// The directory URL.
+    pub fn directory(&self) -> String {
+        format!("{}/directory", self.base)
+    }
+
+    /// `<data-dir>/ca/root.pem`
+    pub fn root_pem(&self) -> PathBuf {
+        self.data_dir.join("ca").join("root.pem")
+    }
+
+    /// Runs the same binary with other arguments (e.g. `account add`) against this server's data.
+    pub fn run(&self, bin: &str, args: &[&str]) -> std::process::Output {
+        Command::new(bin)
+            .args(args)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--database-url")
+            .arg(&self.database_url)
+            .arg("--external-url")
+            .arg(&self.base)
+            .output()
+            .expect("run stica")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if self.database_url.starts_with("postgres") {
+            // Drop the per-test database on a runtime of its own (Drop cannot await).
+            let url = self.database_url.clone();
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    let _ = rt.block_on(stica::sa::testing::drop_database(&url));
+                }
+            })
+            .join();
+        }
+    }
+}
+
+fn write_policy_dir(dir: &Path, opts: &ServerOptions) {
+    let tas = dir.join("token-authorities");
+    std::fs::create_dir_all(&tas).expect("policy dir");
+    if let Some(toml) = &opts.policy_toml {
+        std::fs::write(dir.join("policy.toml"), toml).expect("policy.toml");
+    }
+    for (i, p) in opts.token_authorities.iter().enumerate() {
+        std::fs::copy(p, tas.join(format!("ta{i}.pem"))).expect("copy token authority");
+    }
+}
+
+/// Runs `openssl verify` of a PEM chain (leaf first) against a root; returns (ok, output).
+pub fn openssl_verify(root: &Path, chain_pem: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let blocks: Vec<&str> = chain_pem
+        .split_inclusive("-----END CERTIFICATE-----\n")
+        .collect();
+    let leaf = dir.path().join("leaf.pem");
+    let untrusted = dir.path().join("untrusted.pem");
+    std::fs::write(&leaf, blocks.first().copied().unwrap_or("")).expect("write");
+    std::fs::write(
+        &untrusted,
+        blocks.get(1..).map(|b| b.concat()).unwrap_or_default(),
+    )
+    .expect("write");
+    let out = Command::new("openssl")
+        .args(["verify", "-x509_strict", "-CAfile"])
+        .arg(root)
+        .arg("-untrusted")
+        .arg(&untrusted)
+        .arg(&leaf)
+        .output()
+        .expect("openssl");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+pub mod raw;
+pub mod ta;

@@ -1,11 +1,18 @@
 //! Database schema for stica, as append-only sea-orm migrations.
+//!
+//! Each migration names its tables and columns with its own `Iden` enums and never imports the
+//! application's entities: a migration must keep producing the same schema after the entities move
+//! on. Never edit a migration that has been released; add a new one.
 pub use sea_orm_migration::prelude::*;
 
+mod m20261123_000001_initial;
+
+/// Runs the migrations in order (`Migrator::up`).
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![]
+        vec![Box::new(m20261123_000001_initial::Migration)]
     }
 }

@@ -203,13 +203,30 @@ impl Ra {
         }
         self.sa
             .change_account_key(&account.id, &new_key.to_json().to_string(), &thumbprint)
-            .await?;
+            .await
+            .map_err(key_conflict)?;
         tracing::info!(account = %account.id, "account key changed");
         Ok(Account {
             jwk: new_key.to_json().to_string(),
             thumbprint,
             ..account
         })
+    }
+}
+
+/// §7.3.5: a new key that another account holds is a 409 naming that account (its id here; the
+/// front end turns it into a URL).
+fn key_conflict(e: crate::sa::SaError) -> Error {
+    match e {
+        crate::sa::SaError::Conflict { id, .. } => {
+            let mut err = Error::new(
+                ErrorKind::Conflict,
+                "the new key is already the key of another account",
+            );
+            err.location = Some(id);
+            err
+        }
+        other => other.into(),
     }
 }
 

@@ -137,7 +137,7 @@ impl Ra {
             .await?
             .filter(|o| o.account_id == account.id)
             .ok_or_else(Error::not_found)?;
-        Ok(self.expire_order(order).await?)
+        self.expire_order(order).await
     }
 
     /// Marks a pending/ready order past `expires` as invalid (RFC 8555 §7.1.6) when it is read.

@@ -1,0 +1,11 @@
+//! sea-orm entities, one file per table. Only `sa` sees these; the rest of stica gets the plain
+//! records in [`super::model`]. The schema itself is owned by the `stica-migrations` crate.
+
+pub mod account;
+pub mod authz;
+pub mod certificate;
+pub mod challenge;
+pub mod eab_key;
+pub mod order;
+pub mod token;
+pub mod used_nonce;

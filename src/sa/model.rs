@@ -1,0 +1,392 @@
+//! Plain records that `sa` hands to the rest of stica, and their conversions to and from the
+//! sea-orm entities (which never leave `sa`).
+//!
+//! Times are unix seconds. Statuses are the ACME wire enums, stored by their wire spelling.
+
+use std::fmt;
+
+use sea_orm::{ActiveValue::Set, DbErr};
+
+use crate::acme::{AccountStatus, AuthzStatus, ChallengeStatus, OrderStatus};
+
+use super::entity;
+
+/// An ACME account (RFC 8555 §7.1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Random opaque id.
+    pub id: String,
+    /// The account key as JWK JSON.
+    pub jwk: String,
+    /// RFC 7638 thumbprint of the key; unique across accounts.
+    pub thumbprint: String,
+    /// Account status.
+    pub status: AccountStatus,
+    /// Contact URLs.
+    pub contact: Vec<String>,
+    /// The EAB key id the account was created with (RFC 8555 §7.3.4).
+    pub eab_kid: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// An external account binding key (RFC 8555 §7.3.4) and what it grants.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EabKey {
+    /// Key id.
+    pub kid: String,
+    /// The HMAC key (secret; redacted from `Debug`).
+    pub hmac_key: Vec<u8>,
+    /// Legal name; becomes the certificate subject's `O`.
+    pub name: String,
+    /// SPCs the bound account may order (empty: no restriction).
+    pub spcs: Vec<String>,
+    /// The bound account, once bound.
+    pub account_id: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl fmt::Debug for EabKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EabKey")
+            .field("kid", &self.kid)
+            .field("hmac_key", &"<redacted>")
+            .field("name", &self.name)
+            .field("spcs", &self.spcs)
+            .field("account_id", &self.account_id)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+/// An ACME order (RFC 8555 §7.1.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    /// Random opaque id.
+    pub id: String,
+    /// Owning account.
+    pub account_id: String,
+    /// Order status.
+    pub status: OrderStatus,
+    /// The TNAuthList identifier value, DER (RFC 9448 §3).
+    pub identifier_der: Vec<u8>,
+    /// Requested notBefore.
+    pub not_before: Option<i64>,
+    /// Requested notAfter.
+    pub not_after: Option<i64>,
+    /// Expiry.
+    pub expires: i64,
+    /// Problem document JSON when the order failed.
+    pub error: Option<String>,
+    /// Hex serial once a certificate is issued.
+    pub certificate_serial: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// An ACME authorization (RFC 8555 §7.1.4) with what its Authority Token granted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authz {
+    /// Random opaque id.
+    pub id: String,
+    /// Owning account.
+    pub account_id: String,
+    /// The order it belongs to.
+    pub order_id: String,
+    /// The TNAuthList identifier value, DER.
+    pub identifier_der: Vec<u8>,
+    /// Authorization status.
+    pub status: AuthzStatus,
+    /// Expiry.
+    pub expires: i64,
+    /// The token's `ca` claim (RFC 9448 §4), once validated.
+    pub ca_grant: Option<bool>,
+    /// The `jti` of the token that validated it.
+    pub token_jti: Option<String>,
+    /// That token's `exp`.
+    pub token_exp: Option<i64>,
+}
+
+/// An ACME challenge (RFC 8555 §8; `tkauth-01`, RFC 9447 §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// Random opaque id.
+    pub id: String,
+    /// The authorization it belongs to.
+    pub authz_id: String,
+    /// Challenge type.
+    pub kind: String,
+    /// Challenge status.
+    pub status: ChallengeStatus,
+    /// Random token.
+    pub token: String,
+    /// When it was validated.
+    pub validated_at: Option<i64>,
+    /// Problem document JSON when validation failed (RFC 8555 §8: stored on the challenge).
+    pub error: Option<String>,
+}
+
+/// An issued certificate and its issuance metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRecord {
+    /// Serial, lowercase hex.
+    pub serial: String,
+    /// The account it was issued to.
+    pub account_id: String,
+    /// The order it finalized.
+    pub order_id: String,
+    /// Profile name (`shaken-spc`).
+    pub profile: String,
+    /// The leaf, DER.
+    pub der: Vec<u8>,
+    /// Leaf then intermediate, PEM.
+    pub chain_pem: String,
+    /// notBefore.
+    pub not_before: i64,
+    /// notAfter.
+    pub not_after: i64,
+    /// The `jti` of the Authority Token behind it.
+    pub token_jti: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// How an Authority Token `jti` has been used before (RFC 9447 §5: the CA tracks token use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenUse {
+    /// Never seen: recorded now for this account.
+    First,
+    /// Seen before, for the same account (reuse until `exp` is a policy decision).
+    SameAccount,
+    /// Seen before, for another account: never acceptable.
+    OtherAccount,
+}
+
+/// The outcome of validating a challenge, applied by
+/// [`Storage::record_challenge_result`](super::Storage::record_challenge_result).
+///
+/// The authorization follows the challenge (RFC 8555 §7.1.6: one valid challenge makes it valid,
+/// a failed one makes it invalid) and the order follows its authorizations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChallengeOutcome {
+    /// The Authority Token proved control (RFC 9447 §3, RFC 9448 §5).
+    Valid {
+        /// The token's `ca` claim (RFC 9448 §4): whether it grants a CA certificate.
+        ca_grant: bool,
+        /// The token's `jti`.
+        token_jti: String,
+        /// The token's `exp`.
+        token_exp: i64,
+    },
+    /// Validation failed.
+    Invalid {
+        /// The problem document JSON, stored on the challenge (RFC 8555 §8) and the order.
+        error: String,
+    },
+}
+
+fn corrupt(what: &str, value: &str) -> DbErr {
+    DbErr::Custom(format!("corrupt stored {what}: {value:?}"))
+}
+
+fn json_list(what: &str, value: &str) -> Result<Vec<String>, DbErr> {
+    serde_json::from_str(value).map_err(|_| corrupt(what, value))
+}
+
+/// JSON text for a list of strings (contact URLs, SPCs).
+pub(super) fn json_text(list: &[String]) -> String {
+    // Serializing a list of strings cannot fail; fall back to an empty list to stay panic-free.
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".to_string())
+}
+
+impl TryFrom<entity::account::Model> for Account {
+    type Error = DbErr;
+    fn try_from(m: entity::account::Model) -> Result<Self, DbErr> {
+        Ok(Self {
+            status: AccountStatus::parse(&m.status)
+                .ok_or_else(|| corrupt("account status", &m.status))?,
+            contact: json_list("account contact", &m.contact)?,
+            id: m.id,
+            jwk: m.jwk,
+            thumbprint: m.thumbprint,
+            eab_kid: m.eab_kid,
+            created_at: m.created_at,
+        })
+    }
+}
+
+impl From<&Account> for entity::account::ActiveModel {
+    fn from(a: &Account) -> Self {
+        Self {
+            id: Set(a.id.clone()),
+            jwk: Set(a.jwk.clone()),
+            thumbprint: Set(a.thumbprint.clone()),
+            status: Set(a.status.as_str().to_string()),
+            contact: Set(json_text(&a.contact)),
+            eab_kid: Set(a.eab_kid.clone()),
+            created_at: Set(a.created_at),
+        }
+    }
+}
+
+impl TryFrom<entity::eab_key::Model> for EabKey {
+    type Error = DbErr;
+    fn try_from(m: entity::eab_key::Model) -> Result<Self, DbErr> {
+        Ok(Self {
+            spcs: json_list("eab spcs", &m.spcs)?,
+            kid: m.kid,
+            hmac_key: m.hmac_key,
+            name: m.name,
+            account_id: m.account_id,
+            created_at: m.created_at,
+        })
+    }
+}
+
+impl From<&EabKey> for entity::eab_key::ActiveModel {
+    fn from(k: &EabKey) -> Self {
+        Self {
+            kid: Set(k.kid.clone()),
+            hmac_key: Set(k.hmac_key.clone()),
+            name: Set(k.name.clone()),
+            spcs: Set(json_text(&k.spcs)),
+            account_id: Set(k.account_id.clone()),
+            created_at: Set(k.created_at),
+        }
+    }
+}
+
+impl TryFrom<entity::order::Model> for Order {
+    type Error = DbErr;
+    fn try_from(m: entity::order::Model) -> Result<Self, DbErr> {
+        Ok(Self {
+            status: OrderStatus::parse(&m.status)
+                .ok_or_else(|| corrupt("order status", &m.status))?,
+            id: m.id,
+            account_id: m.account_id,
+            identifier_der: m.identifier_der,
+            not_before: m.not_before,
+            not_after: m.not_after,
+            expires: m.expires,
+            error: m.error,
+            certificate_serial: m.certificate_serial,
+            created_at: m.created_at,
+        })
+    }
+}
+
+impl From<&Order> for entity::order::ActiveModel {
+    fn from(o: &Order) -> Self {
+        Self {
+            id: Set(o.id.clone()),
+            account_id: Set(o.account_id.clone()),
+            status: Set(o.status.as_str().to_string()),
+            identifier_der: Set(o.identifier_der.clone()),
+            not_before: Set(o.not_before),
+            not_after: Set(o.not_after),
+            expires: Set(o.expires),
+            error: Set(o.error.clone()),
+            certificate_serial: Set(o.certificate_serial.clone()),
+            created_at: Set(o.created_at),
+        }
+    }
+}
+
+impl TryFrom<entity::authz::Model> for Authz {
+    type Error = DbErr;
+    fn try_from(m: entity::authz::Model) -> Result<Self, DbErr> {
+        Ok(Self {
+            status: AuthzStatus::parse(&m.status)
+                .ok_or_else(|| corrupt("authz status", &m.status))?,
+            id: m.id,
+            account_id: m.account_id,
+            order_id: m.order_id,
+            identifier_der: m.identifier_der,
+            expires: m.expires,
+            ca_grant: m.ca_grant,
+            token_jti: m.token_jti,
+            token_exp: m.token_exp,
+        })
+    }
+}
+
+impl From<&Authz> for entity::authz::ActiveModel {
+    fn from(a: &Authz) -> Self {
+        Self {
+            id: Set(a.id.clone()),
+            account_id: Set(a.account_id.clone()),
+            order_id: Set(a.order_id.clone()),
+            identifier_der: Set(a.identifier_der.clone()),
+            status: Set(a.status.as_str().to_string()),
+            expires: Set(a.expires),
+            ca_grant: Set(a.ca_grant),
+            token_jti: Set(a.token_jti.clone()),
+            token_exp: Set(a.token_exp),
+        }
+    }
+}
+
+impl TryFrom<entity::challenge::Model> for Challenge {
+    type Error = DbErr;
+    fn try_from(m: entity::challenge::Model) -> Result<Self, DbErr> {
+        Ok(Self {
+            status: ChallengeStatus::parse(&m.status)
+                .ok_or_else(|| corrupt("challenge status", &m.status))?,
+            id: m.id,
+            authz_id: m.authz_id,
+            kind: m.kind,
+            token: m.token,
+            validated_at: m.validated_at,
+            error: m.error,
+        })
+    }
+}
+
+impl From<&Challenge> for entity::challenge::ActiveModel {
+    fn from(c: &Challenge) -> Self {
+        Self {
+            id: Set(c.id.clone()),
+            authz_id: Set(c.authz_id.clone()),
+            kind: Set(c.kind.clone()),
+            status: Set(c.status.as_str().to_string()),
+            token: Set(c.token.clone()),
+            validated_at: Set(c.validated_at),
+            error: Set(c.error.clone()),
+        }
+    }
+}
+
+impl From<entity::certificate::Model> for CertificateRecord {
+    fn from(m: entity::certificate::Model) -> Self {
+        Self {
+            serial: m.serial,
+            account_id: m.account_id,
+            order_id: m.order_id,
+            profile: m.profile,
+            der: m.der,
+            chain_pem: m.chain_pem,
+            not_before: m.not_before,
+            not_after: m.not_after,
+            token_jti: m.token_jti,
+            created_at: m.created_at,
+        }
+    }
+}
+
+impl From<&CertificateRecord> for entity::certificate::ActiveModel {
+    fn from(c: &CertificateRecord) -> Self {
+        Self {
+            serial: Set(c.serial.clone()),
+            account_id: Set(c.account_id.clone()),
+            order_id: Set(c.order_id.clone()),
+            profile: Set(c.profile.clone()),
+            der: Set(c.der.clone()),
+            chain_pem: Set(c.chain_pem.clone()),
+            not_before: Set(c.not_before),
+            not_after: Set(c.not_after),
+            token_jti: Set(c.token_jti.clone()),
+            created_at: Set(c.created_at),
+        }
+    }
+}
