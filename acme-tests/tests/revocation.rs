@@ -417,6 +417,7 @@ async fn issuance_state_api_needs_a_token_and_shows_issue_then_revoke() {
     let (status, body, headers) = api_get_full(&srv, "/api/v1/changes", None).await;
     assert_eq!(status, 401);
     assert_eq!(body["status"], 401);
+    check_openapi("Problem", &body);
     assert!(body["detail"].as_str().unwrap().contains("Bearer"));
     assert_eq!(headers["content-type"], "application/problem+json");
     assert!(
@@ -456,6 +457,7 @@ async fn issuance_state_api_needs_a_token_and_shows_issue_then_revoke() {
     let (raw, cert) = issue(&srv, &ta, &list).await;
     let (status, state) = api_get(&srv, &format!("/api/v1/certificates/{}", cert.serial), t).await;
     assert_eq!(status, 200, "{state}");
+    check_openapi("Certificate", &state);
     assert_eq!(state["status"], "good");
     assert_eq!(state["revocation"], Value::Null);
     assert_eq!(state["profile"], "shaken-spc");
@@ -480,6 +482,7 @@ async fn issuance_state_api_needs_a_token_and_shows_issue_then_revoke() {
     let (status, by_hash) =
         api_get(&srv, &format!("/api/v1/certificates/by-hash/{sha256}"), t).await;
     assert_eq!(status, 200, "{by_hash}");
+    check_openapi("Certificate", &by_hash);
     assert_eq!(by_hash["serial"], cert.serial);
     assert_eq!(by_hash["sha256"], sha256);
     assert_eq!(by_hash["status"], "revoked");
@@ -510,6 +513,7 @@ async fn issuance_state_api_needs_a_token_and_shows_issue_then_revoke() {
     // After the cursor: issued, then revoked.
     let (status, page) = api_get(&srv, &format!("/api/v1/changes?since={cursor}"), t).await;
     assert_eq!(status, 200, "{page}");
+    check_openapi("ChangesPage", &page);
     let events: Vec<(String, String)> = page["changes"]
         .as_array()
         .unwrap()
@@ -657,6 +661,42 @@ async fn client_library_revokes_by_account_and_by_certificate_key() {
     for obtained in [&one, &two] {
         let serial = obtained.certificate_url.rsplit('/').next().unwrap();
         assert!(crl_entry(&text, serial).is_some(), "{serial} in {text}");
+    }
+}
+
+/// Checks `value` against `schema` of docs/openapi.yaml with Python's jsonschema (skipped when
+/// python3, PyYAML or jsonschema is missing).
+fn check_openapi(schema: &str, value: &Value) {
+    use std::io::Write;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let Ok(mut child) = std::process::Command::new("python3")
+        .arg(format!("{root}/python/openapi_check.py"))
+        .arg(format!("{root}/../docs/openapi.yaml"))
+        .arg(schema)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("python3 not found: OpenAPI schema check skipped");
+        return;
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(value.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    match out.status.code() {
+        Some(0) => {}
+        Some(77) => eprintln!(
+            "OpenAPI schema check skipped: {}",
+            String::from_utf8_lossy(&out.stdout)
+        ),
+        _ => panic!(
+            "{value} does not match {schema}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        ),
     }
 }
 
