@@ -104,12 +104,12 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
     crl.refresh(crate::acme::now())
         .await
         .map_err(|e| format!("publishing the CRL: {e}"))?;
-    let status = Arc::new(StatusState {
-        sa: sa.clone(),
-        urls: urls.clone(),
-        crl: crl.clone(),
-        issuers: ca.chain_der().to_vec(),
-    });
+    let status = Arc::new(StatusState::new(
+        sa.clone(),
+        urls.clone(),
+        crl.clone(),
+        ca.chain_der(),
+    ));
     let state = Arc::new(AppState {
         ra: Ra::new(sa, ca, verifier, policy).with_crl_publisher(crl.clone()),
         nonces,

@@ -6,7 +6,6 @@
 //! consumer with `stica api-token add` and stored as SHA-256 only; a missing or unknown token is
 //! 401 with an RFC 9457 problem document and `WWW-Authenticate`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -207,30 +206,12 @@ fn hex_digest(alg: &'static aws_lc_rs::digest::Algorithm, bytes: &[u8]) -> Strin
     hex::encode(aws_lc_rs::digest::digest(alg, bytes))
 }
 
-/// Issuer subject DER → its public key (subjectPublicKey bits), for the issuers stica holds.
-fn issuer_keys(issuers: &[Vec<u8>]) -> HashMap<Vec<u8>, Vec<u8>> {
-    issuers
-        .iter()
-        .filter_map(|der| {
-            let c = x509_cert::Certificate::from_der(der).ok()?;
-            let tbs = c.tbs_certificate();
-            let name = tbs.subject().to_der().ok()?;
-            let key = tbs
-                .subject_public_key_info()
-                .subject_public_key
-                .as_bytes()?
-                .to_vec();
-            Some((name, key))
-        })
-        .collect()
-}
-
 fn view(s: &StatusState, st: &CertificateState) -> Result<CertificateView, ApiError> {
     use aws_lc_rs::digest::{SHA1_FOR_LEGACY_USE_ONLY as SHA1, SHA256};
     let cert = x509_cert::Certificate::from_der(&st.cert.der).map_err(ApiError::internal)?;
     let tbs = cert.tbs_certificate();
     let issuer_der = tbs.issuer().to_der().map_err(ApiError::internal)?;
-    let key = issuer_keys(&s.issuers).remove(&issuer_der);
+    let key = s.issuer_keys.get(&issuer_der);
     let tnauthlist = tbs
         .extensions()
         .into_iter()

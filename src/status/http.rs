@@ -1,6 +1,7 @@
 //! The status routes: `GET /crl`, `GET /crl/signer.pem`, `GET /cr/<serial>.pem` and the
 //! issuance-state API under `/api/v1/`. Plain GETs, outside the ACME middleware (no nonces).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -8,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use der::{Decode, Encode};
 
 use crate::sa::Storage;
 use crate::wfe::Urls;
@@ -23,9 +25,36 @@ pub struct StatusState {
     pub urls: Urls,
     /// stica's CRL
     pub crl: Arc<CrlPublisher>,
-    /// The CA certificates (DER) stica issues under, so the API can give OCSP CertID hashes of
-    /// a certificate's issuer (RFC 6960 §4.1.1).
-    pub issuers: Vec<Vec<u8>>,
+    /// Subject DER → subjectPublicKey of the CA certificates stica issues under, so the API can
+    /// give the OCSP CertID hashes of a certificate's issuer (RFC 6960 §4.1.1).
+    pub(crate) issuer_keys: HashMap<Vec<u8>, Vec<u8>>,
+}
+
+impl StatusState {
+    /// The state for the status routes; `issuers` are the CA certificates (DER) stica issues
+    /// under.
+    pub fn new(sa: Storage, urls: Urls, crl: Arc<CrlPublisher>, issuers: &[Vec<u8>]) -> Self {
+        let issuer_keys = issuers
+            .iter()
+            .filter_map(|der| {
+                let c = x509_cert::Certificate::from_der(der).ok()?;
+                let tbs = c.tbs_certificate();
+                let name = tbs.subject().to_der().ok()?;
+                let key = tbs
+                    .subject_public_key_info()
+                    .subject_public_key
+                    .as_bytes()?
+                    .to_vec();
+                Some((name, key))
+            })
+            .collect();
+        Self {
+            sa,
+            urls,
+            crl,
+            issuer_keys,
+        }
+    }
 }
 
 /// The status routes, under the path prefix of the external URL.

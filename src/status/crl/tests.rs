@@ -10,16 +10,14 @@ use x509_cert::crl::CertificateList;
 
 use super::*;
 use crate::ca::crl_signer::{CrlSignerPaths, ensure_crl_signer};
-use crate::ca::{Ca, IssuanceRequest, Profile, init_hierarchy};
-use crate::policy::Policy;
+use crate::ca::init_hierarchy;
 use crate::sa::RevokedEntry;
 
-const TNAUTH_1234: &str = "3008a006160431323334";
 const URL: &str = "http://ca.example/crl";
 
 struct Pki {
     dir: tempfile::TempDir,
-    ca: Ca,
+    intermediate_der: Vec<u8>,
     signer: CrlSigner,
 }
 
@@ -29,31 +27,29 @@ fn pki() -> Pki {
     assert!(ensure_crl_signer(dir.path()).unwrap());
     assert!(!ensure_crl_signer(dir.path()).unwrap(), "created once");
     let signer = CrlSigner::load(dir.path()).unwrap();
-    let ca = Ca::load(
-        dir.path(),
-        &Policy::default(),
-        signer.distribution_point(URL),
-    )
-    .unwrap();
-    Pki { dir, ca, signer }
+    let pem = std::fs::read(dir.path().join("ca/intermediate.pem")).unwrap();
+    let intermediate_der = crate::x509::pem_certificates(&pem).unwrap().remove(0);
+    Pki {
+        dir,
+        intermediate_der,
+        signer,
+    }
 }
 
-fn issue(ca: &Ca) -> (String, Vec<u8>) {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let now = crate::acme::now();
-    let prepared = ca
-        .prepare(IssuanceRequest {
-            profile: Profile::ShakenSpc,
-            spki_der: rcgen::PublicKeyData::subject_public_key_info(&key),
-            tnauthlist_der: hex::decode(TNAUTH_1234).unwrap(),
-            organization: "Example Telecom".into(),
-            not_before: now - 60,
-            not_after: now + 86_400,
-            account_id: "a".into(),
-        })
-        .unwrap();
-    let issued = ca.issue(prepared).unwrap();
-    (issued.serial_hex, issued.der)
+/// A leaf signed by the intermediate (what a CRL lists needs no SHAKEN profile).
+fn issue(p: &Pki) -> (String, Vec<u8>) {
+    let key_pem = std::fs::read_to_string(p.dir.path().join("ca/intermediate.key")).unwrap();
+    let issuer = rcgen::Issuer::from_ca_cert_der(
+        &rustls::pki_types::CertificateDer::from(p.intermediate_der.as_slice()),
+        rcgen::KeyPair::from_pem(&key_pem).unwrap(),
+    )
+    .unwrap();
+    let serial = crate::ca::serial::random_serial().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
+    let leaf = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let cert = params.signed_by(&leaf, &issuer).unwrap();
+    (hex::encode(serial), cert.der().to_vec())
 }
 
 fn header<'a>(signer: &'a CrlSigner, now: i64) -> CrlHeader<'a> {
@@ -107,8 +103,8 @@ fn openssl_crl_text(p: &Pki, der: &[u8]) -> String {
 #[test]
 fn indirect_crl_lists_reasons_and_verifies_with_openssl() {
     let p = pki();
-    let (s1, d1) = issue(&p.ca);
-    let (s2, d2) = issue(&p.ca);
+    let (s1, d1) = issue(&p);
+    let (s2, d2) = issue(&p);
     let now = crate::acme::now();
     let input = CrlInput {
         number: 7,
@@ -138,7 +134,7 @@ fn indirect_crl_lists_reasons_and_verifies_with_openssl() {
     let first = &entries[0].crl_entry_extensions;
     let ci = ext(first, "2.5.29.29").unwrap();
     assert!(ci.critical);
-    let inter = x509_cert::Certificate::from_der(p.ca.issuer_der()).unwrap();
+    let inter = x509_cert::Certificate::from_der(&p.intermediate_der).unwrap();
     let names = Vec::<GeneralName>::from_der(ci.extn_value.as_bytes()).unwrap();
     assert_eq!(
         names,
@@ -190,7 +186,7 @@ fn empty_crl_has_no_entries_and_verifies() {
 #[test]
 fn entries_of_another_issuer_get_their_own_certificate_issuer() {
     let p = pki();
-    let (s1, d1) = issue(&p.ca);
+    let (s1, d1) = issue(&p);
     let foreign = crate::x509::pem_certificates(
         include_str!("../../lint/testdata/martini_leaf_lowlatency.pem").as_bytes(),
     )
@@ -229,7 +225,7 @@ fn unreadable_stored_certificate_is_an_error_not_an_omission() {
 #[test]
 fn signer_refuses_a_crl_in_another_name() {
     let p = pki();
-    let inter = x509_cert::Certificate::from_der(p.ca.issuer_der()).unwrap();
+    let inter = x509_cert::Certificate::from_der(&p.intermediate_der).unwrap();
     let input = CrlInput {
         number: 1,
         covered_seq: 0,
