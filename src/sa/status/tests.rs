@@ -317,6 +317,21 @@ async fn valid_unexpired_authorization_for_the_same_tnauthlist() {
             .await
             .unwrap()
     );
+    // a deactivated authorization gives no claim (RFC 8555 §7.5.2)
+    let order = ready_order(s, &stranger, 5_000).await;
+    assert!(
+        s.has_valid_authz_for(&stranger.id, TNAUTH_1234, 4_000)
+            .await
+            .unwrap()
+    );
+    let authz = s.authz_for_order(&order.id).await.unwrap().remove(0);
+    assert_eq!(authz.status, AuthzStatus::Valid);
+    assert!(s.deactivate_authz(&authz.id).await.unwrap());
+    assert!(
+        !s.has_valid_authz_for(&stranger.id, TNAUTH_1234, 4_000)
+            .await
+            .unwrap()
+    );
     t.done().await;
 }
 
