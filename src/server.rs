@@ -110,13 +110,24 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
         crl.clone(),
         ca.chain_der(),
     ));
+    let ocsp = crate::status::ocsp_service::build(&ca, sa.clone())?;
+    let ocsp_sa = sa.clone();
     let state = Arc::new(AppState {
         ra: Ra::new(sa, ca, verifier, policy).with_crl_publisher(crl.clone()),
         nonces,
         urls,
         max_body_bytes: cfg.max_body_bytes,
     });
-    let mut router = wfe::router(state).merge(status::router(status));
+    let rotation_state = state.clone();
+    crate::status::ocsp_service::spawn_maintenance(ocsp.clone(), ocsp_sa, move |now| {
+        rotation_state.ra.ca().ocsp_responder(
+            crate::status::ocsp::DEFAULT_RESPONDER_CERT_LIFETIME_SECS,
+            now,
+        )
+    });
+    let mut router = wfe::router(state)
+        .merge(status::router(status))
+        .merge(crate::status::ocsp::router_at(&prefix, ocsp));
     if let Some(pa) = &pa {
         router = router.nest(&format!("{prefix}/sti-pa"), pa.router());
     }

@@ -366,6 +366,21 @@ impl Ca {
         &self.chain
     }
 
+    /// Issues a delegated OCSP responder certificate (id-kp-OCSPSigning, ocsp-nocheck) under the
+    /// issuing CA, valid for `lifetime_secs`. The CA key stays here; the responder key is new.
+    pub fn ocsp_responder(
+        &self,
+        lifetime_secs: i64,
+        now: i64,
+    ) -> Result<crate::status::ocsp::ResponderCert, crate::status::ocsp::OcspError> {
+        crate::status::ocsp::issue_responder_cert(
+            self.signer.clone(),
+            self.issuer_der(),
+            lifetime_secs,
+            now,
+        )
+    }
+
     /// The issuing (intermediate) certificate, DER.
     pub fn issuer_der(&self) -> &[u8] {
         self.chain.first().map(Vec::as_slice).unwrap_or_default()

@@ -10,6 +10,7 @@ pub mod cr;
 pub mod crl;
 mod http;
 pub mod ocsp;
+pub mod ocsp_service;
 pub mod reason;
 
 pub use http::{StatusState, router};

@@ -44,10 +44,15 @@ const MAX_GET_DER: usize = MAX_GET_CHARS / 4 * 3;
 /// has no request and gets `malformedRequest`). Merge it into the server's router at the root
 /// (`Router::merge`), so `<external-url>/ocsp` is the responder URL.
 pub fn router(responder: Arc<Responder>) -> Router {
+    router_at("", responder)
+}
+
+/// [`router`] under a path prefix (the external URL's path, e.g. `/sti`; `""` at the root).
+pub fn router_at(prefix: &str, responder: Arc<Responder>) -> Router {
     Router::new()
-        .route("/ocsp", get(get_empty).post(post))
-        .route("/ocsp/", get(get_empty).post(post))
-        .route("/ocsp/{*request}", get(get_request))
+        .route(&format!("{prefix}/ocsp"), get(get_empty).post(post))
+        .route(&format!("{prefix}/ocsp/"), get(get_empty).post(post))
+        .route(&format!("{prefix}/ocsp/{{*request}}"), get(get_request))
         .with_state(responder)
 }
 

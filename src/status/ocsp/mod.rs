@@ -27,7 +27,7 @@ mod tests;
 pub use asn1::ResponseStatus;
 pub use cache::{CacheKey, Presigned, PresignedCache};
 pub use certid::HashAlg;
-pub use http::router;
+pub use http::{router, router_at};
 pub use responder::{
     Answer, IssuerEntry, RefreshReport, Responder, ResponderConfig, StatusError, StatusFuture,
     StatusSource,

@@ -1,0 +1,97 @@
+//! End to end: OCSP from the real binary, asked by `openssl ocsp` (POST), before and after an ACME
+//! revocation.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+fn openssl_ocsp(dir: &std::path::Path, url: &str, extra: &[&str]) -> String {
+    let out = std::process::Command::new("openssl")
+        .args(["ocsp", "-issuer"])
+        .arg(dir.join("issuer.pem"))
+        .arg("-cert")
+        .arg(dir.join("leaf.pem"))
+        .args(["-url", url, "-CAfile"])
+        .arg(dir.join("root.pem"))
+        .args(extra)
+        .output()
+        .expect("openssl");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[tokio::test]
+async fn openssl_sees_good_then_revoked_with_the_reason() {
+    let (srv, ta) = server_with_ta("").await;
+    let list = spc("1234");
+    let (raw, order, _, chall) = pending_order(&srv, &list).await;
+    assert_eq!(
+        raw.answer(&chall, &ta.token(&list, &raw.key.public_jwk()))
+            .await
+            .json()["status"],
+        "valid"
+    );
+    let (_, cert) = finalize_and_download(&raw, &order, &list).await;
+    let pems: Vec<String> = cert
+        .text()
+        .split_inclusive("-----END CERTIFICATE-----\n")
+        .map(str::to_string)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("leaf.pem"), &pems[0]).unwrap();
+    std::fs::write(dir.path().join("issuer.pem"), &pems[1]).unwrap();
+    std::fs::copy(srv.root_pem(), dir.path().join("root.pem")).unwrap();
+    let url = format!("{}/ocsp", srv.base);
+    let d = dir.path().to_path_buf();
+    let u = url.clone();
+    let text = tokio::task::spawn_blocking(move || openssl_ocsp(&d, &u, &[]))
+        .await
+        .unwrap();
+    assert!(text.contains("Response verify OK"), "{text}");
+    assert!(text.contains("leaf.pem: good"), "{text}");
+    // Without a nonce the answer is the pre-signed one (served from the cache the second time).
+    let d = dir.path().to_path_buf();
+    let u = url.clone();
+    let text = tokio::task::spawn_blocking(move || openssl_ocsp(&d, &u, &["-no_nonce"]))
+        .await
+        .unwrap();
+    assert!(text.contains("leaf.pem: good"), "{text}");
+
+    let der = stica::x509::pem_certificates(pems[0].as_bytes())
+        .unwrap()
+        .remove(0);
+    let r = raw
+        .post(
+            &raw.url("revokeCert"),
+            Some(&json!({"certificate": stica::jose::b64::encode_url(&der), "reason": 1})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Visible within the change-poll bound (5 s), also for the pre-signed path.
+    let mut last = String::new();
+    for _ in 0..40 {
+        let d = dir.path().to_path_buf();
+        let u = url.clone();
+        last = tokio::task::spawn_blocking(move || openssl_ocsp(&d, &u, &["-no_nonce"]))
+            .await
+            .unwrap();
+        if last.contains("leaf.pem: revoked") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(last.contains("leaf.pem: revoked"), "{last}");
+    assert!(last.contains("Reason: keyCompromise"), "{last}");
+    let d = dir.path().to_path_buf();
+    let text = tokio::task::spawn_blocking(move || openssl_ocsp(&d, &url, &[]))
+        .await
+        .unwrap();
+    assert!(
+        text.contains("leaf.pem: revoked") && text.contains("Response verify OK"),
+        "{text}"
+    );
+}
