@@ -31,6 +31,22 @@ pub enum PolicyError {
 /// The current US SHAKEN certificate policy OID (CP v1.4).
 pub const SHAKEN_CP_V1_4: &str = "2.16.840.1.114569.1.1.4";
 
+/// The profile names `[issuance] profiles` may list (the same as `ca::Profile::as_str`).
+pub const PROFILE_SHAKEN_SPC: &str = "shaken-spc";
+/// See [`PROFILE_SHAKEN_SPC`].
+pub const PROFILE_TN_LEVEL: &str = "tn-level";
+/// See [`PROFILE_SHAKEN_SPC`].
+pub const PROFILE_SCA: &str = "sca";
+/// See [`PROFILE_SHAKEN_SPC`].
+pub const PROFILE_DELEGATE: &str = "delegate";
+/// Every profile name, in the order the directory lists them.
+pub const PROFILE_NAMES: [&str; 4] = [
+    PROFILE_SHAKEN_SPC,
+    PROFILE_TN_LEVEL,
+    PROFILE_SCA,
+    PROFILE_DELEGATE,
+];
+
 /// `policy.toml`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -51,6 +67,25 @@ pub struct PolicyFile {
 pub struct IssuancePolicy {
     /// Lifetime of `shaken-spc` certificates in days.
     pub validity_days: u32,
+    /// The certificate profiles this CA offers (profiles.md): any of `shaken-spc`, `tn-level`,
+    /// `sca`, `delegate`. Listed in the directory `meta.profiles`; a token or CSR that needs a
+    /// profile not listed here is refused.
+    pub profiles: Vec<String>,
+    /// Lifetime of `tn-level` certificates in days.
+    pub tn_level_validity_days: u32,
+    /// Lifetime of `sca` (delegating CA) certificates in days.
+    pub sca_validity_days: u32,
+    /// Lifetime of `delegate` certificates in days.
+    pub delegate_validity_days: u32,
+    /// pathLenConstraint of `sca` certificates: 0 lets the SCA issue only end-entity
+    /// (delegate) certificates; more allows sub-delegation (RFC 9060). The issuing intermediate
+    /// needs a pathLen of at least `sca_path_len + 1`.
+    pub sca_path_len: u8,
+    /// Put cRLSign next to keyCertSign on `sca` certificates, so that the SCA signs its own CRLs
+    /// directly. Off by default: like stica's own intermediate (ATIS-1000080 v005 allows only
+    /// keyCertSign on CA certificates), an SCA signs its CRLs with a dedicated CRL-signing
+    /// certificate it issues.
+    pub sca_crl_sign: bool,
     /// Cap `notAfter` at the Authority Token's `exp`.
     pub cap_validity_at_token_exp: bool,
     /// Back-date `notBefore` by this many seconds to absorb clock skew at verifiers.
@@ -74,6 +109,12 @@ impl Default for IssuancePolicy {
     fn default() -> Self {
         Self {
             validity_days: 30,
+            profiles: vec![PROFILE_SHAKEN_SPC.to_string()],
+            tn_level_validity_days: 30,
+            sca_validity_days: 365,
+            delegate_validity_days: 30,
+            sca_path_len: 0,
+            sca_crl_sign: false,
             cap_validity_at_token_exp: false,
             backdate_secs: 60,
             certificate_policy: SHAKEN_CP_V1_4.to_string(),
@@ -205,14 +246,55 @@ impl Policy {
         Ok(policy)
     }
 
+    /// True when `[issuance] profiles` lists `name`.
+    pub fn offers(&self, name: &str) -> bool {
+        self.file.issuance.profiles.iter().any(|p| p == name)
+    }
+
+    /// The pathLenConstraint the issuing intermediate needs for the offered profiles: at least
+    /// `sca_path_len + 1` when `sca` is offered (the SCA is one CA certificate below it, RFC 5280
+    /// §4.2.1.9), else 0.
+    pub fn required_issuer_path_len(&self) -> u8 {
+        if self.offers(PROFILE_SCA) {
+            self.file.issuance.sca_path_len.saturating_add(1)
+        } else {
+            0
+        }
+    }
+
     /// Checks cross-field rules at start.
     pub fn validate(&self) -> Result<(), PolicyError> {
         let bad = |m: &str| PolicyError::Invalid {
             path: PathBuf::from("policy.toml"),
             message: m.to_string(),
         };
-        if self.file.issuance.validity_days == 0 {
-            return Err(bad("issuance.validity_days must be at least 1"));
+        let issuance = &self.file.issuance;
+        if issuance.validity_days == 0
+            || issuance.tn_level_validity_days == 0
+            || issuance.sca_validity_days == 0
+            || issuance.delegate_validity_days == 0
+        {
+            return Err(bad(
+                "issuance.validity_days, tn_level_validity_days, sca_validity_days and delegate_validity_days must be at least 1",
+            ));
+        }
+        if issuance.profiles.is_empty() {
+            return Err(bad("issuance.profiles must name at least one profile"));
+        }
+        for name in &issuance.profiles {
+            if !PROFILE_NAMES.contains(&name.as_str()) {
+                return Err(PolicyError::Invalid {
+                    path: PathBuf::from("policy.toml"),
+                    message: format!(
+                        "issuance.profiles: unknown profile {name:?}; use {}",
+                        PROFILE_NAMES.join(", ")
+                    ),
+                });
+            }
+        }
+        // pathLen + 1 must fit the intermediate's pathLenConstraint (a u8 here).
+        if issuance.sca_path_len > 8 {
+            return Err(bad("issuance.sca_path_len must be at most 8"));
         }
         if self.file.authority_token.fingerprint_forms.is_empty() {
             return Err(bad(
