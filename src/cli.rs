@@ -89,9 +89,16 @@ pub enum PaCommand {
     Token {
         #[command(flatten)]
         common: CommonArgs,
-        /// The SPC to authorize.
+        /// The SPC to authorize (alone: an SPC token; with --tn/--range: a TN-list token that
+        /// also names the SPC).
         #[arg(long, conflicts_with = "tnauthlist")]
         spc: Option<String>,
+        /// A telephone number to authorize (repeat): a TN-list token.
+        #[arg(long = "tn", conflicts_with = "tnauthlist")]
+        tns: Vec<String>,
+        /// A range to authorize, START+COUNT (repeat): a TN-list token.
+        #[arg(long = "range", conflicts_with = "tnauthlist")]
+        ranges: Vec<String>,
         /// A TNAuthList in CLI syntax (spc:709J,tn:...,range:...+N).
         #[arg(long)]
         tnauthlist: Option<String>,
@@ -235,6 +242,8 @@ async fn pa(cmd: PaCommand) -> Result<(), String> {
         PaCommand::Token {
             common,
             spc,
+            tns,
+            ranges,
             tnauthlist,
             account_key,
             ca,
@@ -242,20 +251,7 @@ async fn pa(cmd: PaCommand) -> Result<(), String> {
             signer,
         } => {
             let cfg = load_config(&common)?;
-            let spec = match (spc, tnauthlist) {
-                (Some(s), None) => {
-                    if s.is_empty()
-                        || !s
-                            .chars()
-                            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
-                    {
-                        return Err(format!("--spc {s:?} is not an SPC ([0-9A-Z]+)"));
-                    }
-                    format!("spc:{s}")
-                }
-                (None, Some(t)) => t,
-                _ => return Err("give --spc or --tnauthlist".into()),
-            };
+            let spec = token_spec(spc, &tns, &ranges, tnauthlist)?;
             let list: crate::tnauth::TnAuthList =
                 spec.parse().map_err(|e| format!("--tnauthlist: {e}"))?;
             let key = account_public_key(&account_key)?;
@@ -299,6 +295,48 @@ async fn pa(cmd: PaCommand) -> Result<(), String> {
                 .map_err(|e| e.to_string())
         }
     }
+}
+
+/// The TNAuthList (CLI syntax) of `stica pa token`: `--spc` alone, `--tn`/`--range` (with an
+/// optional `--spc`, written first), or `--tnauthlist`.
+fn token_spec(
+    spc: Option<String>,
+    tns: &[String],
+    ranges: &[String],
+    tnauthlist: Option<String>,
+) -> Result<String, String> {
+    if let Some(t) = tnauthlist {
+        return Ok(t);
+    }
+    let mut entries = Vec::new();
+    if let Some(s) = spc {
+        if s.is_empty()
+            || !s
+                .chars()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+        {
+            return Err(format!("--spc {s:?} is not an SPC ([0-9A-Z]+)"));
+        }
+        entries.push(format!("spc:{s}"));
+    }
+    for tn in tns {
+        if tn.contains(',') {
+            return Err(format!("--tn {tn:?}: one number per --tn"));
+        }
+        entries.push(format!("tn:{tn}"));
+    }
+    for range in ranges {
+        if range.contains(',') || !range.contains('+') {
+            return Err(format!(
+                "--range {range:?}: one range per --range, written START+COUNT"
+            ));
+        }
+        entries.push(format!("range:{range}"));
+    }
+    if entries.is_empty() {
+        return Err("give --spc, --tn/--range, or --tnauthlist".into());
+    }
+    Ok(entries.join(","))
 }
 
 /// Reads an ACME account public key from a PEM private key (PKCS#8), a PEM public key (SPKI) or a
@@ -375,5 +413,65 @@ mod tests {
         ])
         .unwrap();
         assert!(Cli::try_parse_from(["stica", "serve", "--bogus"]).is_err());
+        Cli::try_parse_from([
+            "stica",
+            "pa",
+            "token",
+            "--tn",
+            "12155550123",
+            "--range",
+            "12155550100+100",
+            "--tn",
+            "12155550999",
+            "--account-key",
+            "k.pem",
+        ])
+        .unwrap();
+        assert!(
+            Cli::try_parse_from([
+                "stica",
+                "pa",
+                "token",
+                "--tn",
+                "1",
+                "--tnauthlist",
+                "spc:1",
+                "--account-key",
+                "k.pem",
+            ])
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn token_lists_from_flags() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            token_spec(Some("1234".into()), &[], &[], None).unwrap(),
+            "spc:1234"
+        );
+        let spec = token_spec(
+            Some("1234".into()),
+            &s(&["12155550123", "12155550999"]),
+            &s(&["12155550100+100"]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            spec,
+            "spc:1234,tn:12155550123,tn:12155550999,range:12155550100+100"
+        );
+        let list: crate::tnauth::TnAuthList = spec.parse().unwrap();
+        assert_eq!(list.entries().len(), 4);
+        let spec = token_spec(None, &s(&["12155550123"]), &[], None).unwrap();
+        assert_eq!(spec, "tn:12155550123");
+        assert!(token_spec(None, &[], &[], None).is_err());
+        assert!(token_spec(Some("bad spc".into()), &[], &[], None).is_err());
+        assert!(token_spec(None, &s(&["1,2"]), &[], None).is_err());
+        assert!(token_spec(None, &[], &s(&["12155550100"]), None).is_err());
+        assert_eq!(
+            token_spec(None, &[], &[], Some("tn:1".into())).unwrap(),
+            "tn:1"
+        );
     }
 }

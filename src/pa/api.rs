@@ -192,11 +192,32 @@ async fn token(
     }
     let tnauthlist = TnAuthList::from_identifier_value(&req.atc.tkvalue)
         .map_err(|e| ApiError::bad_request(format!("atc.tkvalue: {e}")))?;
-    if tnauthlist.single_spc() != Some(&spc) {
-        return Err(ApiError::bad_request(format!(
-            "atc.tkvalue must be a TNAuthList holding exactly spc: {spc}"
-        )));
-    }
+    let kind = if tnauthlist.has_numbers() {
+        // A TN-list token (issue 3): numbers and ranges, optionally with this SPC, for users
+        // that users.toml allows (`tn_lists = true`).
+        if !user.tn_lists {
+            tracing::warn!(user = %user.user_id, spc = %spc, "dev token authority: TN lists not allowed");
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "user is not authorized for TN-list tokens (users.toml: tn_lists = true); send a TNAuthList holding exactly spc: {spc}"
+                ),
+            ));
+        }
+        if tnauthlist.spcs().any(|s| s != &spc) {
+            return Err(ApiError::bad_request(format!(
+                "atc.tkvalue of a TN-list token may name no SPC other than spc: {spc}"
+            )));
+        }
+        "TN-list"
+    } else {
+        if tnauthlist.single_spc() != Some(&spc) {
+            return Err(ApiError::bad_request(format!(
+                "atc.tkvalue must be a TNAuthList holding exactly spc: {spc}"
+            )));
+        }
+        "SPC"
+    };
     let token = pa.mint(&TokenRequest {
         tnauthlist,
         fingerprint: req.atc.fingerprint,
@@ -204,10 +225,10 @@ async fn token(
         ttl_secs: pa.config().token_ttl_secs,
         x5u_or_x5c: pa.default_signer_ref(),
     })?;
-    tracing::info!(user = %user.user_id, spc = %spc, ca = req.atc.ca, "dev token authority: SPC token issued");
+    tracing::info!(user = %user.user_id, spc = %spc, ca = req.atc.ca, kind, "dev token authority: token issued");
     Ok(axum::Json(json!({
         "status": "success",
-        "message": format!("SPC token for spc: {spc} is created successfully"),
+        "message": format!("{kind} token for spc: {spc} is created successfully"),
         "token": token,
         "crl": pa.crl_url(),
     }))

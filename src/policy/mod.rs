@@ -316,3 +316,66 @@ impl Policy {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Policy, PolicyError> {
+        let policy = Policy {
+            file: toml::from_str(text).map_err(|e| PolicyError::Invalid {
+                path: PathBuf::from("policy.toml"),
+                message: e.to_string(),
+            })?,
+            token_authorities: Vec::new(),
+        };
+        policy.validate()?;
+        Ok(policy)
+    }
+
+    #[test]
+    fn profiles_default_to_spc_only_and_need_no_ca_room() {
+        let p = parse("").unwrap();
+        assert!(p.offers("shaken-spc"));
+        assert!(!p.offers("tn-level") && !p.offers("sca") && !p.offers("delegate"));
+        assert_eq!(p.required_issuer_path_len(), 0);
+        assert_eq!(p.file.issuance.sca_path_len, 0);
+        assert!(!p.file.issuance.sca_crl_sign);
+    }
+
+    #[test]
+    fn offering_sca_needs_path_len_one_more_than_sca_path_len() {
+        let p = parse("[issuance]\nprofiles = [\"shaken-spc\", \"tn-level\", \"sca\"]\n").unwrap();
+        assert_eq!(p.required_issuer_path_len(), 1);
+        let p =
+            parse("[issuance]\nprofiles = [\"sca\"]\nsca_path_len = 2\nsca_validity_days = 90\n")
+                .unwrap();
+        assert_eq!(p.required_issuer_path_len(), 3);
+        assert_eq!(p.file.issuance.sca_validity_days, 90);
+        // sca_path_len alone does not ask for room when sca is not offered
+        let p = parse("[issuance]\nsca_path_len = 2\n").unwrap();
+        assert_eq!(p.required_issuer_path_len(), 0);
+    }
+
+    #[test]
+    fn bad_profile_settings_are_refused() {
+        for bad in [
+            "[issuance]\nprofiles = []\n",
+            "[issuance]\nprofiles = [\"shaken\"]\n",
+            "[issuance]\ntn_level_validity_days = 0\n",
+            "[issuance]\nsca_validity_days = 0\n",
+            "[issuance]\ndelegate_validity_days = 0\n",
+            "[issuance]\nsca_path_len = 9\n",
+            "[issuance]\nsca_path_len = -1\n",
+            "[issuance]\nsca_pathlen = 1\n",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        let e = parse("[issuance]\nprofiles = [\"shaken\"]\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("shaken-spc, tn-level, sca, delegate"),
+            "{e}"
+        );
+    }
+}
