@@ -29,6 +29,51 @@ pub enum Command {
     Pa(PaCommand),
     /// Obtain a certificate over ACME with tkauth-01 (see docs/client.md).
     Client(Box<crate::client::ClientArgs>),
+    /// Verify certificates (delegation chains: RFC 5280 path plus TNAuthList encompassing).
+    #[command(subcommand)]
+    Verify(VerifyCommand),
+    /// Query a number inventory (which SPC holds which numbers).
+    #[command(subcommand)]
+    Inventory(InventoryCommand),
+}
+
+/// `stica verify ...`
+#[derive(Debug, Subcommand)]
+pub enum VerifyCommand {
+    /// Validate a delegation chain (PEM, leaf first) and print a verdict per link.
+    Chain {
+        /// The chain file (PEM certificates, leaf first; the root may be included).
+        pem: PathBuf,
+        /// Trust anchor files (PEM); default: `<data-dir>/ca/root.pem`.
+        #[arg(long = "anchor")]
+        anchors: Vec<PathBuf>,
+        /// Data directory whose `ca/root.pem` is the default anchor.
+        #[arg(long, default_value = "stica-data")]
+        data_dir: PathBuf,
+        /// Number inventory CSV (`spc,start,count`) for SPC-only parents.
+        #[arg(long)]
+        inventory: Option<PathBuf>,
+        /// Check validity at this time (unix seconds) instead of now.
+        #[arg(long)]
+        at: Option<i64>,
+    },
+}
+
+/// `stica inventory ...`
+#[derive(Debug, Subcommand)]
+pub enum InventoryCommand {
+    /// Load an inventory CSV, print a summary, and optionally check numbers against an SPC.
+    Check {
+        /// The inventory CSV (`spc,start,count`).
+        #[arg(long)]
+        inventory: PathBuf,
+        /// With --tnauthlist: the SPC whose numbers must cover it.
+        #[arg(long, requires = "tnauthlist")]
+        spc: Option<String>,
+        /// A TNAuthList in CLI syntax to check (`tn:...,range:...+N`).
+        #[arg(long)]
+        tnauthlist: Option<String>,
+    },
 }
 
 /// Where the server's state is; shared by commands that touch it.
@@ -159,6 +204,8 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Account(cmd) => account(cmd).await,
         Command::Pa(cmd) => pa(cmd).await,
         Command::Client(args) => crate::client::cli::run(*args).await,
+        Command::Verify(cmd) => verify(cmd),
+        Command::Inventory(cmd) => inventory(cmd),
     }
 }
 
@@ -337,6 +384,69 @@ fn token_spec(
         return Err("give --spc, --tn/--range, or --tnauthlist".into());
     }
     Ok(entries.join(","))
+}
+
+fn verify(cmd: VerifyCommand) -> Result<(), String> {
+    let VerifyCommand::Chain {
+        pem,
+        anchors,
+        data_dir,
+        inventory,
+        at,
+    } = cmd;
+    let chain = crate::x509::pem_certificates(
+        &std::fs::read(&pem).map_err(|e| format!("{}: {e}", pem.display()))?,
+    )?;
+    let anchor_files = if anchors.is_empty() {
+        vec![data_dir.join("ca").join("root.pem")]
+    } else {
+        anchors
+    };
+    let mut anchor_ders = Vec::new();
+    for f in &anchor_files {
+        let bytes = std::fs::read(f).map_err(|e| format!("anchor {}: {e}", f.display()))?;
+        anchor_ders.extend(crate::x509::pem_certificates(&bytes)?);
+    }
+    let inv = match &inventory {
+        Some(p) => {
+            Some(crate::policy::inventory::NumberInventory::load(p).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
+    let report = crate::x509::delegation::verify_delegation_chain(
+        &chain,
+        &anchor_ders,
+        at.unwrap_or_else(crate::acme::now),
+        inv.as_ref(),
+    );
+    println!("{report}");
+    if report.is_pass() {
+        Ok(())
+    } else {
+        Err("the chain does not verify".into())
+    }
+}
+
+fn inventory(cmd: InventoryCommand) -> Result<(), String> {
+    let InventoryCommand::Check {
+        inventory,
+        spc,
+        tnauthlist,
+    } = cmd;
+    let inv =
+        crate::policy::inventory::NumberInventory::load(&inventory).map_err(|e| e.to_string())?;
+    println!("{inv}");
+    if let (Some(spc), Some(list)) = (spc, tnauthlist) {
+        let spc = crate::tnauth::Spc::new(spc).map_err(|e| format!("--spc: {e}"))?;
+        let list: crate::tnauth::TnAuthList =
+            list.parse().map_err(|e| format!("--tnauthlist: {e}"))?;
+        let parent = crate::tnauth::TnAuthList::from_spc(spc.clone());
+        match crate::policy::inventory::encompasses_with_inventory(&parent, &list, Some(&inv)) {
+            Ok(()) => println!("SPC {spc} holds every number of {list}"),
+            Err(e) => return Err(format!("SPC {spc} does not hold {list}: {e}")),
+        }
+    }
+    Ok(())
 }
 
 /// Reads an ACME account public key from a PEM private key (PKCS#8), a PEM public key (SPKI) or a

@@ -464,3 +464,87 @@ async fn stica_client_cli_obtains_a_certificate_from_the_default_server() {
     );
     assert_eq!(key_mode & 0o777, 0o600);
 }
+
+#[tokio::test]
+async fn stica_verify_chain_and_inventory_check_cli() {
+    let (srv, ta) = server_with_ta("").await;
+    let list = spc("1234");
+    let (raw, order, _, chall) = pending_order(&srv, &list).await;
+    assert_eq!(
+        raw.answer(&chall, &ta.token(&list, &raw.key.public_jwk()))
+            .await
+            .json()["status"],
+        "valid"
+    );
+    let (_, cert) = finalize_and_download(&raw, &order, &list).await;
+    let chain_file = srv.data_dir.with_file_name("chain.pem");
+    std::fs::write(&chain_file, cert.text()).unwrap();
+    let run = |args: &[&str]| std::process::Command::new(BIN).args(args).output().unwrap();
+    let data_dir = srv.data_dir.to_str().unwrap();
+    let out = run(&[
+        "verify",
+        "chain",
+        chain_file.to_str().unwrap(),
+        "--data-dir",
+        data_dir,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("SHAKEN 1234"), "{text}");
+    // Against another root the chain fails, with a non-zero exit.
+    let out = run(&[
+        "verify",
+        "chain",
+        chain_file.to_str().unwrap(),
+        "--anchor",
+        ta.root_file.to_str().unwrap(),
+    ]);
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let csv = srv.data_dir.with_file_name("inventory.csv");
+    std::fs::write(
+        &csv,
+        "spc,start,count\n1234,12155550100,100\n4321,13125550000,10\n",
+    )
+    .unwrap();
+    let csv = csv.to_str().unwrap();
+    let out = run(&[
+        "inventory",
+        "check",
+        "--inventory",
+        csv,
+        "--spc",
+        "1234",
+        "--tnauthlist",
+        "tn:12155550123,range:12155550150+10",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&[
+        "inventory",
+        "check",
+        "--inventory",
+        csv,
+        "--spc",
+        "1234",
+        "--tnauthlist",
+        "range:12155550195+10",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not hold"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

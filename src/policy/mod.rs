@@ -3,6 +3,8 @@
 //! Every field has a safe default, so a missing `policy.toml` means "the defaults". Unknown keys are
 //! an error, so a typo never silently weakens a rule. Documented field by field in docs/config.md.
 
+pub mod inventory;
+
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;

@@ -20,6 +20,7 @@ mod cli;
 mod codec;
 mod error;
 mod identifier;
+pub mod jwtcc;
 mod number;
 mod set;
 mod spc;

@@ -3,6 +3,7 @@
 use base64::Engine;
 
 pub mod chain;
+pub mod delegation;
 pub mod signature;
 #[cfg(test)]
 pub(crate) mod testpki;
