@@ -39,6 +39,7 @@ use der::Decode;
 use crate::error::{Error, ErrorKind};
 use crate::lint::{self, Finding, LintContext};
 use crate::policy::Policy;
+use crate::policy::inventory::{NumberInventory, encompasses_with_inventory};
 use crate::tnauth::TnAuthList;
 
 pub use hierarchy::{HierarchyPaths, init_hierarchy, init_hierarchy_with, name_from_file};
@@ -345,6 +346,7 @@ pub struct Ca {
     issuer_tnauthlist: Option<TnAuthList>,
     sca_path_len: u8,
     sca_crl_sign: bool,
+    inventory: Option<Arc<NumberInventory>>,
 }
 
 impl fmt::Debug for Ca {
@@ -466,7 +468,16 @@ impl Ca {
             issuer_tnauthlist,
             sca_path_len: issuance.sca_path_len,
             sca_crl_sign: issuance.sca_crl_sign,
+            inventory: None,
         })
+    }
+
+    /// Sets the number inventory ([`crate::policy::inventory`]) that lets an issuing certificate
+    /// listing only an SPC encompass the numbers that SPC holds ([`Ca::check_scope`] and the
+    /// lint's encompassing rule).
+    pub fn with_inventory(mut self, inventory: Arc<NumberInventory>) -> Ca {
+        self.inventory = Some(inventory);
+        self
     }
 
     /// Sets the distribution point of this CA's own CRL (`<external-url>/crl`, with the CRL
@@ -498,19 +509,19 @@ impl Ca {
     }
 
     /// Refuses `list` when the issuing certificate carries a TNAuthList that does not encompass
-    /// it (RFC 9060 §4, profiles.md "Encompassing"). The RA asks at newOrder so the client learns
-    /// early; [`Ca::prepare`] asks again.
-    ///
-    /// The check is [`TnAuthList::encompasses`]: an issuer that lists only an SPC does not
-    /// encompass telephone numbers (no number inventory is consulted here yet).
+    /// it (RFC 9060 §4, profiles.md "Encompassing"), consulting the number inventory when one is
+    /// set ([`Ca::with_inventory`]): an issuer listing only an SPC encompasses numbers only where
+    /// the inventory says that SPC holds them. The RA asks at newOrder so the client learns early;
+    /// [`Ca::prepare`] asks again, and the lint checks the built certificate a third time.
     pub fn check_scope(&self, list: &TnAuthList) -> Result<(), CaError> {
         match &self.issuer_tnauthlist {
-            Some(parent) if !parent.encompasses(list) => Err(CaError::OutOfScope(format!(
-                "the issuing certificate's TNAuthList ({}) does not encompass {}",
-                short(&parent.to_string()),
-                short(&list.to_string())
-            ))),
-            _ => Ok(()),
+            Some(parent) => encompasses_with_inventory(parent, list, self.inventory.as_deref())
+                .map_err(|e| {
+                    CaError::OutOfScope(format!(
+                        "the issuing certificate's TNAuthList does not encompass the request: {e}"
+                    ))
+                }),
+            None => Ok(()),
         }
     }
 
@@ -635,6 +646,7 @@ impl Ca {
             certificate_policy: self.certificate_policy,
             sca_path_len: self.sca_path_len,
             sca_crl_sign: self.sca_crl_sign,
+            inventory: self.inventory.as_deref(),
         };
         let findings = lint::lint_with(lint_der.der(), &ctx);
         if lint::has_errors(&findings) {

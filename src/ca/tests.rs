@@ -1003,4 +1003,21 @@ fn an_issuer_with_a_tnauthlist_bounds_what_is_issued() {
                 .unwrap(),
         )
         .unwrap();
+    // ... unless the number inventory says the SPC holds them
+    let inv =
+        crate::policy::inventory::NumberInventory::from_csv("1234,12155550000,1000\n".as_bytes())
+            .unwrap();
+    let with_inv = subordinate("spc:1234", None).with_inventory(Arc::new(inv));
+    let issued = with_inv
+        .issue(
+            with_inv
+                .prepare(request_as(Profile::Delegate, NUMBERS))
+                .unwrap(),
+        )
+        .unwrap();
+    assert!(contains(&issued.der, &list(NUMBERS)));
+    let err = with_inv
+        .prepare(request_as(Profile::Delegate, "tn:12155551000"))
+        .unwrap_err();
+    assert!(err.to_string().contains("12155551000"), "{err}");
 }

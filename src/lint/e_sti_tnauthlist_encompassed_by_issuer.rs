@@ -4,13 +4,14 @@
 //! issuer's SPCs.
 //!
 //! RFC 9060 §4 (a delegate certificate's TNAuthList is a subset of its issuer's); profiles.md
-//! "Encompassing". An issuer that lists only an SPC does not encompass telephone numbers here:
-//! that needs number-assignment data (a number inventory), which the lint does not consult, so
-//! it refuses rather than guesses. Issuers without a TNAuthList (stica's own intermediate,
-//! ATIS-1000080 v005) set no bound; nothing to check.
+//! "Encompassing". An issuer that lists only an SPC encompasses telephone numbers only where the
+//! number inventory in the lint context says that SPC holds them; without one it refuses rather
+//! than guesses ([`crate::policy::inventory::encompasses_with_inventory`]). Issuers without a
+//! TNAuthList (stica's own intermediate, ATIS-1000080 v005) set no bound; nothing to check.
 
 use super::{Cert, Level, Rule, any_profile};
 use crate::ca::oid;
+use crate::policy::inventory::encompasses_with_inventory;
 use crate::tnauth::TnAuthList;
 
 pub(crate) const RULE: Rule = Rule {
@@ -43,13 +44,8 @@ fn check(c: &Cert<'_>) -> Result<(), String> {
     };
     let child = TnAuthList::from_der(child.extn_value.as_bytes())
         .map_err(|e| format!("TNAuthList is invalid: {e}"))?;
-    if parent.encompasses(&child) {
-        Ok(())
-    } else {
-        Err(format!(
-            "TNAuthList {child} is not encompassed by the issuer's {parent}"
-        ))
-    }
+    encompasses_with_inventory(&parent, &child, c.ctx.inventory)
+        .map_err(|e| format!("TNAuthList is not encompassed by the issuer's: {e}"))
 }
 
 #[cfg(test)]
@@ -117,6 +113,31 @@ mod tests {
         let b = build_under(Profile::Delegate, &under("spc:709J"), |p| {
             set_ext(p, oid::TN_AUTH_LIST, false, list_der("tn:12155550123"))
         });
-        assert!(finding(&b, RULE).is_some());
+        assert!(
+            finding(&b, RULE)
+                .unwrap()
+                .detail
+                .contains("no number inventory")
+        );
+    }
+
+    #[test]
+    fn an_spc_only_issuer_encompasses_what_the_inventory_says_it_holds() {
+        let inv = crate::policy::inventory::NumberInventory::from_csv(
+            "spc,start,count\n709J,12155550000,1000\n1234,12155551000,10\n".as_bytes(),
+        )
+        .unwrap();
+        let b = build_under(Profile::Delegate, &under("spc:709J"), |_| {});
+        assert!(finding_with(&b, RULE, |c| c.inventory = Some(&inv)).is_none());
+        // a number the inventory gives to another SPC
+        let b = build_under(Profile::Delegate, &under("spc:709J"), |p| {
+            set_ext(p, oid::TN_AUTH_LIST, false, list_der("tn:12155551000"))
+        });
+        assert!(
+            finding_with(&b, RULE, |c| c.inventory = Some(&inv))
+                .unwrap()
+                .detail
+                .contains("12155551000")
+        );
     }
 }

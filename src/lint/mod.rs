@@ -85,6 +85,9 @@ pub struct LintContext<'a> {
     /// Whether an `sca` certificate carries cRLSign next to keyCertSign (policy
     /// `issuance.sca_crl_sign`).
     pub sca_crl_sign: bool,
+    /// The number inventory, when the CA has one: lets an issuer that lists only an SPC
+    /// encompass the numbers that SPC holds (`e_sti_tnauthlist_encompassed_by_issuer`).
+    pub inventory: Option<&'a crate::policy::inventory::NumberInventory>,
 }
 
 impl<'a> LintContext<'a> {
@@ -96,6 +99,7 @@ impl<'a> LintContext<'a> {
             certificate_policy: ObjectIdentifier::new_unwrap(crate::policy::SHAKEN_CP_V1_4),
             sca_path_len: 0,
             sca_crl_sign: false,
+            inventory: None,
         }
     }
 }

@@ -172,10 +172,10 @@ pub(crate) fn finding(b: &Built, rule: &str) -> Option<Finding> {
 }
 
 /// The finding of `rule` under a context edited by `edit`.
-pub(crate) fn finding_with(
-    b: &Built,
+pub(crate) fn finding_with<'a>(
+    b: &'a Built,
     rule: &str,
-    edit: impl FnOnce(&mut LintContext<'_>),
+    edit: impl FnOnce(&mut LintContext<'a>),
 ) -> Option<Finding> {
     let mut ctx = LintContext::new(b.profile, &b.issuer);
     edit(&mut ctx);
