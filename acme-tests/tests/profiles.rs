@@ -554,3 +554,98 @@ async fn stica_pa_token_tn_and_range_flags_mint_a_tn_list_token_the_server_accep
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn jwt_claim_constraints_from_the_token_or_policy_on_tn_level_certificates_only() {
+    use stica::tnauth::jwtcc::{ClaimConstraints, ClaimName, EnhancedJwtClaimConstraints};
+    // mustInclude { "orig" } (RFC 8226 §8)
+    let must_include_orig = "MAqgCDAGFgRvcmln";
+    let policy =
+        format!("{ALL_PROFILES}\n[issuance.jwt_claim_constraints]\nmust_include = [\"orig\"]\n");
+    let (srv, ta) = server_with_ta(&policy).await;
+    let l = list("tn:12155550123,range:12155550100+100");
+
+    // policy's constraints: a JWTClaimConstraints extension (id-pe 27)
+    let (raw, order, _, chall) = pending_order(&srv, &l).await;
+    answer_valid(&raw, &chall, &ta.token(&l, &raw.key.public_jwk())).await;
+    let (_, cert) = finalize_and_download(&raw, &order, &l).await;
+    check_certificate_as(&srv, &cert.text(), Profile::TnLevel);
+    let ders = stica::x509::pem_certificates(cert.text().as_bytes()).unwrap();
+    assert_eq!(
+        extension(&ders[0], "1.3.6.1.5.5.7.1.27").unwrap(),
+        stica::jose::b64::decode_url(must_include_orig).unwrap()
+    );
+    assert!(openssl_text(&cert.text()).contains("1.3.6.1.5.5.7.1.27:"));
+
+    // the token asks for the same constraints: fine
+    let token_with = |raw: &Raw, list: &TnAuthList, member: &str, value: &str| {
+        let mut claims = acme_tests::ta::TestTa::claims(list, &raw.fingerprint());
+        claims["atc"][member] = serde_json::json!(value);
+        ta.custom_token(&claims)
+    };
+    let (raw, order, _, chall) = pending_order(&srv, &l).await;
+    answer_valid(
+        &raw,
+        &chall,
+        &token_with(&raw, &l, "jwtcc", must_include_orig),
+    )
+    .await;
+    let (_, cert) = finalize_and_download(&raw, &order, &l).await;
+    check_certificate_as(&srv, &cert.text(), Profile::TnLevel);
+
+    // the token asks for others (enhanced, mustExclude rcd): refused, nothing issued
+    let other = ClaimConstraints::Enhanced(
+        EnhancedJwtClaimConstraints::new(vec![], vec![], vec![ClaimName::new("rcd").unwrap()])
+            .unwrap(),
+    );
+    let other_b64 = stica::jose::b64::encode_url(&other.to_der());
+    let (raw, order, order_url, chall) = pending_order(&srv, &l).await;
+    answer_valid(&raw, &chall, &token_with(&raw, &l, "ejwtcc", &other_b64)).await;
+    let p =
+        assert_finalize_refused(&raw, &order, &order_url, &csr(&l.to_der()), "unauthorized").await;
+    assert!(p["detail"].as_str().unwrap().contains("differ"), "{p}");
+
+    // without policy constraints the token's go in: an EnhancedJWTClaimConstraints (id-pe 33)
+    let (srv, ta2) = server_with_ta(ALL_PROFILES).await;
+    let (raw, order, _, chall) = pending_order(&srv, &l).await;
+    let mut claims = acme_tests::ta::TestTa::claims(&l, &raw.fingerprint());
+    claims["atc"]["ejwtcc"] = serde_json::json!(other_b64);
+    answer_valid(&raw, &chall, &ta2.custom_token(&claims)).await;
+    let (_, cert) = finalize_and_download(&raw, &order, &l).await;
+    check_certificate_as(&srv, &cert.text(), Profile::TnLevel);
+    let ders = stica::x509::pem_certificates(cert.text().as_bytes()).unwrap();
+    assert_eq!(
+        extension(&ders[0], "1.3.6.1.5.5.7.1.33").unwrap(),
+        other.to_der()
+    );
+    assert_eq!(extension(&ders[0], "1.3.6.1.5.5.7.1.27"), None);
+
+    // on an SPC order the token's constraints are refused; both kinds in one token are malformed
+    let s = spc("1234");
+    let (raw, order, order_url, chall) = pending_order(&srv, &s).await;
+    let mut claims = acme_tests::ta::TestTa::claims(&s, &raw.fingerprint());
+    claims["atc"]["jwtcc"] = serde_json::json!(must_include_orig);
+    answer_valid(&raw, &chall, &ta2.custom_token(&claims)).await;
+    let p =
+        assert_finalize_refused(&raw, &order, &order_url, &csr(&s.to_der()), "unauthorized").await;
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("only tn-level and delegate"),
+        "{p}"
+    );
+    let (raw, order, order_url, chall) = pending_order(&srv, &l).await;
+    let mut claims = acme_tests::ta::TestTa::claims(&l, &raw.fingerprint());
+    claims["atc"]["jwtcc"] = serde_json::json!(must_include_orig);
+    claims["atc"]["ejwtcc"] = serde_json::json!(other_b64);
+    assert_token_refused(
+        &raw,
+        &order,
+        &order_url,
+        &chall,
+        &ta2.custom_token(&claims),
+        "malformed",
+    )
+    .await;
+}

@@ -41,6 +41,7 @@ use crate::lint::{self, Finding, LintContext};
 use crate::policy::Policy;
 use crate::policy::inventory::{NumberInventory, encompasses_with_inventory};
 use crate::tnauth::TnAuthList;
+use crate::tnauth::jwtcc::ClaimConstraints;
 
 pub use hierarchy::{HierarchyPaths, init_hierarchy, init_hierarchy_with, name_from_file};
 pub use signer::{KeyFileSigner, Signer, SignerError};
@@ -244,6 +245,9 @@ pub struct IssuanceRequest {
     /// The ACME account, for the audit log; also the account label in the CN of a `tn-level`
     /// certificate without an SPC.
     pub account_id: String,
+    /// JWT claim constraints (RFC 8226 §8 or RFC 9118, one kind) for a `tn-level` or `delegate`
+    /// certificate; other profiles refuse them.
+    pub claim_constraints: Option<ClaimConstraints>,
 }
 
 /// A certificate that passed lint and may be signed: the token [`Ca::issue`] consumes. Only the
@@ -607,6 +611,18 @@ impl Ca {
             certificate_policy: self.certificate_policy,
             crl_dp_der,
         };
+        let claim_constraints: Vec<rcgen::CustomExtension> = match (
+            &req.claim_constraints,
+            req.profile,
+        ) {
+            (None, _) => Vec::new(),
+            (Some(cc), Profile::TnLevel | Profile::Delegate) => vec![cc.to_rcgen_extension()],
+            (Some(_), other) => {
+                return Err(CaError::BadRequest(format!(
+                    "JWT claim constraints go on tn-level and delegate certificates only, not {other}"
+                )));
+            }
+        };
         let params = match req.profile {
             Profile::ShakenSpc => {
                 let spc = lint::shaken_spc(&req.tnauthlist_der).map_err(CaError::BadRequest)?;
@@ -619,7 +635,7 @@ impl Ca {
                     &spec,
                     spc.as_ref().map(|s| s.as_str()),
                     &req.account_id,
-                    Vec::new(),
+                    claim_constraints,
                 )?
             }
             Profile::Sca => {
@@ -633,7 +649,7 @@ impl Ca {
             }
             Profile::Delegate => {
                 lint::delegate_scope(&req.tnauthlist_der).map_err(CaError::BadRequest)?;
-                delegate::params(&spec, Vec::new())?
+                delegate::params(&spec, claim_constraints)?
             }
         };
         let subject = subject_text(&params, &self.country, &req.organization);

@@ -69,6 +69,7 @@ fn request(spki: Vec<u8>) -> IssuanceRequest {
         not_before: now - 60,
         not_after: now + 30 * 86400,
         account_id: "acct-1".into(),
+        claim_constraints: None,
     }
 }
 
@@ -1020,4 +1021,38 @@ fn an_issuer_with_a_tnauthlist_bounds_what_is_issued() {
         .prepare(request_as(Profile::Delegate, "tn:12155551000"))
         .unwrap_err();
     assert!(err.to_string().contains("12155551000"), "{err}");
+}
+
+#[test]
+fn claim_constraints_go_on_tn_level_and_delegate_only() {
+    use crate::tnauth::jwtcc::{ClaimConstraints, ClaimName, EnhancedJwtClaimConstraints};
+    let (dir, ca) = setup_sca();
+    let cc = ClaimConstraints::Enhanced(
+        EnhancedJwtClaimConstraints::new(vec![], vec![], vec![ClaimName::new("rcd").unwrap()])
+            .unwrap(),
+    );
+    for (profile, text) in [(Profile::TnLevel, TN_LEVEL), (Profile::Delegate, NUMBERS)] {
+        let mut req = request_as(profile, text);
+        req.claim_constraints = Some(cc.clone());
+        let issued = ca.issue(ca.prepare(req).unwrap()).unwrap();
+        assert_eq!(
+            extension_value(&issued.der, oid::ENHANCED_JWT_CLAIM_CONSTRAINTS).unwrap(),
+            cc.to_der()
+        );
+        assert_eq!(
+            extension_value(&issued.der, oid::JWT_CLAIM_CONSTRAINTS),
+            None
+        );
+        let dump = openssl_check(dir.path(), &issued.der);
+        assert!(dump.contains("1.3.6.1.5.5.7.1.33:"), "{dump}");
+        assert!(!dump.contains("1.3.6.1.5.5.7.1.33: critical"), "{dump}");
+    }
+    for (profile, text) in [(Profile::ShakenSpc, "spc:1234"), (Profile::Sca, "spc:1234")] {
+        let mut req = request_as(profile, text);
+        req.claim_constraints = Some(cc.clone());
+        assert!(
+            matches!(ca.prepare(req), Err(CaError::BadRequest(_))),
+            "{profile}"
+        );
+    }
 }

@@ -11,6 +11,7 @@ mod e_sti_basic_constraints_critical_ca_false;
 mod e_sti_ca_path_len_within_issuer;
 mod e_sti_certificate_policies_single_oid;
 mod e_sti_crl_distribution_points_single;
+mod e_sti_jwt_claim_constraints_valid;
 mod e_sti_key_usage_digital_signature_only;
 mod e_sti_no_unlisted_extensions;
 mod e_sti_only_bc_ku_critical;
@@ -231,6 +232,7 @@ const RULES: &[&Rule] = &[
     &e_sti_tnauthlist_delegate_numbers::RULE,
     &e_sti_tnauthlist_encompassed_by_issuer::RULE,
     &e_sti_no_unlisted_extensions::RULE,
+    &e_sti_jwt_claim_constraints_valid::RULE,
     &e_sti_only_bc_ku_critical::RULE,
 ];
 

@@ -36,6 +36,7 @@ fn request(tnauth_hex: &str) -> TokenRequest {
         ca: false,
         ttl_secs: 600,
         x5u_or_x5c: SignerRef::X5u,
+        claim_constraints: None,
     }
 }
 
@@ -730,6 +731,43 @@ async fn http_tn_list_tokens_for_users_allowed_to() {
             list.to_der()
         );
     }
+    // claim constraints are copied into the token; both kinds at once are refused
+    let list = crate::tnauth::TnAuthList::from_str("tn:12155550123").unwrap();
+    let mut body = atc(&list.to_identifier_value());
+    body["atc"]["ejwtcc"] = json!("MAygCjAIFgZvcmlnAA");
+    let (status, _, resp) = call(
+        &pa,
+        "POST",
+        "/api/v1/account/1234/token",
+        Some(&access),
+        Some(body.clone()),
+    )
+    .await;
+    assert_error(status, &resp, StatusCode::BAD_REQUEST);
+    body["atc"]["ejwtcc"] = json!("MAqgCDAGFgRvcmln");
+    let (status, _, resp) = call(
+        &pa,
+        "POST",
+        "/api/v1/account/1234/token",
+        Some(&access),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&resp));
+    let (_, claims) = verify_token(json_of(&resp)["token"].as_str().unwrap(), &pa.signer_der());
+    assert_eq!(claims["atc"]["ejwtcc"], "MAqgCDAGFgRvcmln");
+    assert!(claims["atc"].get("jwtcc").is_none());
+    body["atc"]["jwtcc"] = json!("MAqgCDAGFgRvcmln");
+    let (status, _, resp) = call(
+        &pa,
+        "POST",
+        "/api/v1/account/1234/token",
+        Some(&access),
+        Some(body),
+    )
+    .await;
+    assert_error(status, &resp, StatusCode::BAD_REQUEST);
+
     // another SPC in the list, or an SPC the user may not act for: refused
     let other = crate::tnauth::TnAuthList::from_str("spc:709J,tn:12155550123").unwrap();
     let (status, _, body) = call(

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::tnauth::jwtcc::ClaimConstraints;
+
 /// Errors loading policy.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
@@ -88,6 +90,10 @@ pub struct IssuancePolicy {
     /// keyCertSign on CA certificates), an SCA signs its CRLs with a dedicated CRL-signing
     /// certificate it issues.
     pub sca_crl_sign: bool,
+    /// JWT claim constraints every `tn-level` and `delegate` certificate carries (RFC 8226 §8, or
+    /// RFC 9118 with `enhanced`). A token may ask for its own instead (`atc.jwtcc` /
+    /// `atc.ejwtcc`); when both ask, they must be the same, else issuance is refused.
+    pub jwt_claim_constraints: Option<ClaimConstraintsPolicy>,
     /// Cap `notAfter` at the Authority Token's `exp`.
     pub cap_validity_at_token_exp: bool,
     /// Back-date `notBefore` by this many seconds to absorb clock skew at verifiers.
@@ -117,6 +123,7 @@ impl Default for IssuancePolicy {
             delegate_validity_days: 30,
             sca_path_len: 0,
             sca_crl_sign: false,
+            jwt_claim_constraints: None,
             cap_validity_at_token_exp: false,
             backdate_secs: 60,
             certificate_policy: SHAKEN_CP_V1_4.to_string(),
@@ -125,6 +132,62 @@ impl Default for IssuancePolicy {
             country: "US".to_string(),
             default_organization: "stica development subscriber".to_string(),
             order_lifetime_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
+/// `[issuance.jwt_claim_constraints]`: one claim constraints value (RFC 8226 §8 / RFC 9118 §3).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClaimConstraintsPolicy {
+    /// Write EnhancedJWTClaimConstraints (RFC 9118, id-pe 33) instead of JWTClaimConstraints
+    /// (RFC 8226 §8, id-pe 27). Needed for `must_exclude`.
+    pub enhanced: bool,
+    /// Claims the PASSporT must include (`mustInclude`).
+    pub must_include: Vec<String>,
+    /// Claims whose value must be one of the listed ones (`permittedValues`), e.g.
+    /// `{ orig = ["12155550123"] }`.
+    pub permitted_values: std::collections::BTreeMap<String, Vec<String>>,
+    /// Claims the PASSporT must not include (`mustExclude`, enhanced only).
+    pub must_exclude: Vec<String>,
+}
+
+impl ClaimConstraintsPolicy {
+    /// The value, or why it is unusable.
+    pub fn build(&self) -> Result<ClaimConstraints, String> {
+        use crate::tnauth::jwtcc::{
+            ClaimName, EnhancedJwtClaimConstraints, JwtClaimConstraints, PermittedValues,
+        };
+        let names = |v: &[String]| {
+            v.iter()
+                .map(|n| ClaimName::new(n.as_str()).map_err(|e| e.to_string()))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let include = names(&self.must_include)?;
+        let exclude = names(&self.must_exclude)?;
+        let permitted = self
+            .permitted_values
+            .iter()
+            .map(|(claim, values)| {
+                ClaimName::new(claim.as_str())
+                    .and_then(|c| PermittedValues::new(c, values.clone()))
+                    .map_err(|e| e.to_string())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.enhanced {
+            let v = EnhancedJwtClaimConstraints::new(include, permitted, exclude)
+                .map_err(|e| e.to_string())?;
+            if !v.contradictions().is_empty() {
+                return Err("a claim is both in must_include and must_exclude".into());
+            }
+            Ok(ClaimConstraints::Enhanced(v))
+        } else {
+            if !exclude.is_empty() {
+                return Err("must_exclude needs enhanced = true (RFC 9118)".into());
+            }
+            JwtClaimConstraints::new(include, permitted)
+                .map(ClaimConstraints::Legacy)
+                .map_err(|e| e.to_string())
         }
     }
 }
@@ -248,6 +311,22 @@ impl Policy {
         Ok(policy)
     }
 
+    /// The claim constraints policy puts on `tn-level` and `delegate` certificates (validated at
+    /// load, so a failure here is a policy built in code without [`Policy::validate`]).
+    pub fn claim_constraints(&self) -> Result<Option<ClaimConstraints>, PolicyError> {
+        self.file
+            .issuance
+            .jwt_claim_constraints
+            .as_ref()
+            .map(|cc| {
+                cc.build().map_err(|message| PolicyError::Invalid {
+                    path: PathBuf::from("policy.toml"),
+                    message: format!("issuance.jwt_claim_constraints: {message}"),
+                })
+            })
+            .transpose()
+    }
+
     /// True when `[issuance] profiles` lists `name`.
     pub fn offers(&self, name: &str) -> bool {
         self.file.issuance.profiles.iter().any(|p| p == name)
@@ -293,6 +372,12 @@ impl Policy {
                     ),
                 });
             }
+        }
+        if let Some(cc) = &issuance.jwt_claim_constraints {
+            cc.build().map_err(|m| PolicyError::Invalid {
+                path: PathBuf::from("policy.toml"),
+                message: format!("issuance.jwt_claim_constraints: {m}"),
+            })?;
         }
         // pathLen + 1 must fit the intermediate's pathLenConstraint (a u8 here).
         if issuance.sca_path_len > 8 {
@@ -360,6 +445,25 @@ mod tests {
     }
 
     #[test]
+    fn claim_constraints_from_policy() {
+        assert!(parse("").unwrap().claim_constraints().unwrap().is_none());
+        let p = parse(
+            "[issuance.jwt_claim_constraints]\nmust_include = [\"rcd\"]\npermitted_values = { orig = [\"12155550123\"] }\n",
+        )
+        .unwrap();
+        let cc = p.claim_constraints().unwrap().unwrap();
+        assert!(matches!(cc, ClaimConstraints::Legacy(_)));
+        assert_eq!(cc.extension_oid().to_string(), "1.3.6.1.5.5.7.1.27");
+        let p =
+            parse("[issuance.jwt_claim_constraints]\nenhanced = true\nmust_exclude = [\"rcd\"]\n")
+                .unwrap();
+        assert!(matches!(
+            p.claim_constraints().unwrap().unwrap(),
+            ClaimConstraints::Enhanced(_)
+        ));
+    }
+
+    #[test]
     fn bad_profile_settings_are_refused() {
         for bad in [
             "[issuance]\nprofiles = []\n",
@@ -370,6 +474,16 @@ mod tests {
             "[issuance]\nsca_path_len = 9\n",
             "[issuance]\nsca_path_len = -1\n",
             "[issuance]\nsca_pathlen = 1\n",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        for bad in [
+            "[issuance.jwt_claim_constraints]\n",
+            "[issuance.jwt_claim_constraints]\nmust_exclude = [\"rcd\"]\n",
+            "[issuance.jwt_claim_constraints]\nenhanced = true\nmust_include = [\"rcd\"]\nmust_exclude = [\"rcd\"]\n",
+            "[issuance.jwt_claim_constraints]\npermitted_values = { orig = [] }\n",
+            "[issuance.jwt_claim_constraints]\nmust_include = [\"\"]\n",
+            "[issuance.jwt_claim_constraints]\nbogus = 1\n",
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }

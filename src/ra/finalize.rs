@@ -15,8 +15,9 @@ use crate::ca::{IssuanceRequest, Profile};
 use crate::error::{Error, ErrorKind, Result};
 use crate::jose::b64;
 use crate::policy::Policy;
-use crate::sa::model::{Account, CertificateRecord, Order};
+use crate::sa::model::{Account, Authz, CertificateRecord, Order};
 use crate::tnauth::TnAuthList;
+use crate::tnauth::jwtcc::ClaimConstraints;
 
 use super::{Ra, require_valid};
 
@@ -58,15 +59,7 @@ impl Ra {
                 "the order's authorization is not valid",
             ));
         }
-        let request = self
-            .check_csr(
-                account,
-                &order,
-                csr_b64,
-                authz.ca_grant.unwrap_or(false),
-                authz.token_exp,
-            )
-            .await?;
+        let request = self.check_csr(account, &order, &authz, csr_b64).await?;
         let profile = request.profile;
         // Lint before taking the order: a CSR or policy problem leaves the order `ready`.
         let prepared = self.ca.prepare(request)?;
@@ -106,10 +99,11 @@ impl Ra {
         &self,
         account: &Account,
         order: &Order,
+        authz: &Authz,
         csr_b64: &str,
-        ca_grant: bool,
-        token_exp: Option<i64>,
     ) -> Result<IssuanceRequest> {
+        let ca_grant = authz.ca_grant.unwrap_or(false);
+        let token_exp = authz.token_exp;
         let der = b64::decode_url(csr_b64).map_err(|_| {
             Error::new(
                 ErrorKind::BadCsr,
@@ -140,6 +134,11 @@ impl Ra {
         }
         let list = TnAuthList::from_der(&order.identifier_der).map_err(Error::internal)?;
         let profile = select_profile(&self.policy, &list, ca_grant, csr.requests_ca)?;
+        let claim_constraints = select_claim_constraints(
+            profile,
+            self.policy.claim_constraints().map_err(Error::internal)?,
+            authz.claim_constraints.clone(),
+        )?;
         let issuance = &self.policy.file.issuance;
         let validity_days = match profile {
             Profile::ShakenSpc => issuance.validity_days,
@@ -182,6 +181,7 @@ impl Ra {
             organization,
             not_before,
             not_after,
+            claim_constraints,
         })
     }
 }
@@ -228,6 +228,38 @@ pub(crate) fn select_profile(
     }
 }
 
+/// The JWT claim constraints of a certificate of `profile` (issue 3, item 6): policy's or the
+/// token's, on `tn-level` and `delegate` certificates only. When both ask they must agree: a
+/// token's constraints are the number holder's words and policy's are the CA's, and dropping
+/// either would issue a less constrained certificate than one of them meant (`unauthorized`). A
+/// token asking for them on another profile is refused the same way.
+pub(crate) fn select_claim_constraints(
+    profile: Profile,
+    policy: Option<ClaimConstraints>,
+    token: Option<ClaimConstraints>,
+) -> Result<Option<ClaimConstraints>> {
+    match profile {
+        Profile::TnLevel | Profile::Delegate => match (policy, token) {
+            (Some(p), Some(t)) if p != t => Err(Error::new(
+                ErrorKind::Unauthorized,
+                format!(
+                    "the Authority Token asks for JWT claim constraints ({t}) that differ from this CA's policy ({p})"
+                ),
+            )),
+            (p, t) => Ok(t.or(p)),
+        },
+        other => match token {
+            Some(t) => Err(Error::new(
+                ErrorKind::Unauthorized,
+                format!(
+                    "the Authority Token asks for JWT claim constraints ({t}), which only tn-level and delegate certificates carry, not {other}"
+                ),
+            )),
+            None => Ok(None),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +300,49 @@ mod tests {
             select_profile(&all, &tns, true, false).unwrap(),
             Profile::Sca
         );
+    }
+
+    #[test]
+    fn claim_constraints_come_from_policy_or_token_never_conflicting() {
+        use crate::tnauth::jwtcc::{ClaimName, JwtClaimConstraints};
+        let cc = |name: &str| {
+            ClaimConstraints::Legacy(
+                JwtClaimConstraints::new(vec![ClaimName::new(name).unwrap()], vec![]).unwrap(),
+            )
+        };
+        let (a, b) = (cc("rcd"), cc("div"));
+        for profile in [Profile::TnLevel, Profile::Delegate] {
+            assert_eq!(select_claim_constraints(profile, None, None).unwrap(), None);
+            assert_eq!(
+                select_claim_constraints(profile, Some(a.clone()), None).unwrap(),
+                Some(a.clone())
+            );
+            assert_eq!(
+                select_claim_constraints(profile, None, Some(b.clone())).unwrap(),
+                Some(b.clone())
+            );
+            assert_eq!(
+                select_claim_constraints(profile, Some(a.clone()), Some(a.clone())).unwrap(),
+                Some(a.clone())
+            );
+            let e =
+                select_claim_constraints(profile, Some(a.clone()), Some(b.clone())).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Unauthorized);
+        }
+        for profile in [Profile::ShakenSpc, Profile::Sca] {
+            // policy's constraints are for tn-level and delegate; they do not touch others
+            assert_eq!(
+                select_claim_constraints(profile, Some(a.clone()), None).unwrap(),
+                None
+            );
+            let e = select_claim_constraints(profile, None, Some(b.clone())).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Unauthorized);
+            assert!(
+                e.detail.contains("only tn-level and delegate"),
+                "{}",
+                e.detail
+            );
+        }
     }
 
     #[test]

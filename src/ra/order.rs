@@ -59,6 +59,7 @@ impl Ra {
             ca_grant: None,
             token_jti: None,
             token_exp: None,
+            claim_constraints: None,
         };
         let challenge = Challenge {
             id: random_id(),
