@@ -35,6 +35,34 @@ pub enum Command {
     /// Query a number inventory (which SPC holds which numbers).
     #[command(subcommand)]
     Inventory(InventoryCommand),
+    /// Lint a certificate against a profile: the checks stica runs before it signs.
+    Lint(LintArgs),
+}
+
+/// `stica lint`
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// The certificate (PEM, the first block, or DER). With --chain, a PEM chain whose second
+    /// certificate is the issuer.
+    cert: PathBuf,
+    /// The profile: shaken-spc, tn-level, sca or delegate.
+    #[arg(long, default_value = "shaken-spc")]
+    profile: String,
+    /// The issuing certificate (PEM or DER); default: the second certificate of `cert`.
+    #[arg(long)]
+    issuer: Option<PathBuf>,
+    /// The certificatePolicies OID expected.
+    #[arg(long, default_value = crate::policy::SHAKEN_CP_V1_4)]
+    certificate_policy: String,
+    /// pathLen an sca certificate must carry.
+    #[arg(long, default_value_t = 0)]
+    sca_path_len: u8,
+    /// An sca certificate carries cRLSign too.
+    #[arg(long)]
+    sca_crl_sign: bool,
+    /// Number inventory CSV for an issuer that lists only an SPC.
+    #[arg(long)]
+    inventory: Option<PathBuf>,
 }
 
 /// `stica verify ...`
@@ -206,6 +234,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Client(args) => crate::client::cli::run(*args).await,
         Command::Verify(cmd) => verify(cmd),
         Command::Inventory(cmd) => inventory(cmd),
+        Command::Lint(args) => lint(args),
     }
 }
 
@@ -384,6 +413,60 @@ fn token_spec(
         return Err("give --spc, --tn/--range, or --tnauthlist".into());
     }
     Ok(entries.join(","))
+}
+
+fn lint(args: LintArgs) -> Result<(), String> {
+    let read = |path: &Path| -> Result<Vec<Vec<u8>>, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if bytes.first() == Some(&0x30) {
+            return Ok(vec![bytes]);
+        }
+        crate::x509::pem_certificates(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let certs = read(&args.cert)?;
+    let leaf = certs
+        .first()
+        .ok_or_else(|| format!("{}: no certificate", args.cert.display()))?;
+    let issuer = match &args.issuer {
+        Some(p) => read(p)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| format!("{}: no certificate", p.display()))?,
+        None => certs.get(1).cloned().ok_or(
+            "give --issuer, or a chain whose second certificate is the issuer".to_string(),
+        )?,
+    };
+    let profile = crate::ca::Profile::parse(&args.profile).ok_or_else(|| {
+        format!(
+            "--profile {:?}: use {}",
+            args.profile,
+            crate::policy::PROFILE_NAMES.join(", ")
+        )
+    })?;
+    let inventory = args
+        .inventory
+        .as_deref()
+        .map(crate::policy::inventory::NumberInventory::load)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let mut ctx = crate::lint::LintContext::new(profile, &issuer);
+    ctx.certificate_policy = args
+        .certificate_policy
+        .parse()
+        .map_err(|e| format!("--certificate-policy: {e}"))?;
+    ctx.sca_path_len = args.sca_path_len;
+    ctx.sca_crl_sign = args.sca_crl_sign;
+    ctx.inventory = inventory.as_ref();
+    let findings = crate::lint::lint_with(leaf, &ctx);
+    for f in &findings {
+        println!("{:?}\t{f}", f.level);
+    }
+    if crate::lint::has_errors(&findings) {
+        Err(format!("{} lint finding(s) ({profile})", findings.len()))
+    } else {
+        println!("clean ({profile})");
+        Ok(())
+    }
 }
 
 fn verify(cmd: VerifyCommand) -> Result<(), String> {

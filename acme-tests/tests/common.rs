@@ -104,6 +104,21 @@ pub fn check_certificate_as(srv: &TestServer, chain_pem: &str, profile: stica::c
     assert_eq!(ders.len(), 2, "leaf then intermediate");
     let findings = stica::lint::lint_certificate(&ders[0], profile, &ders[1]);
     assert_eq!(findings, vec![], "lint ({profile})");
+    // and `stica lint` (the real binary) over the downloaded chain
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("chain.pem");
+    std::fs::write(&file, chain_pem).expect("write chain");
+    let out = std::process::Command::new(BIN)
+        .args(["lint", "--profile", profile.as_str()])
+        .arg(&file)
+        .output()
+        .expect("stica lint");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("clean"),
+        "stica lint ({profile}): {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Finalize with `csr_der` is refused with `problem`, the order stays `ready` and carries no

@@ -204,6 +204,24 @@ async fn ca_true_token_gets_an_sca_certificate_whose_chain_verifies_and_signs_a_
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
 
+    // `stica lint` refuses the SCA under the SPC profile, naming the broken rules.
+    let file = srv.data_dir.with_file_name("sca-chain.pem");
+    std::fs::write(&file, &chain).unwrap();
+    let out = Command::new(BIN)
+        .args(["lint", "--profile", "shaken-spc"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    for rule in [
+        "e_sti_basic_constraints_critical_ca_false",
+        "e_sti_key_usage_digital_signature_only",
+        "e_sti_subject_cn_shaken_spc",
+    ] {
+        assert!(text.contains(rule), "{rule} in {text}");
+    }
+
     // The SCA signs a delegate end entity; openssl verifies root -> intermediate -> SCA -> leaf.
     let ders = stica::x509::pem_certificates(chain.as_bytes()).unwrap();
     let sca_pem = stica::x509::to_pem("CERTIFICATE", &ders[0]);
@@ -648,4 +666,90 @@ async fn jwt_claim_constraints_from_the_token_or_policy_on_tn_level_certificates
         "malformed",
     )
     .await;
+}
+
+#[tokio::test]
+async fn stica_client_obtains_tn_level_and_sca_certificates_from_the_dev_token_authority() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    drop(
+        TestServer::start(
+            BIN,
+            ServerOptions {
+                data_dir: Some(data.clone()),
+                ..Default::default()
+            },
+        )
+        .await,
+    );
+    // Offering sca needs a new hierarchy (the first start made pathLen 0).
+    std::fs::rename(data.join("ca"), tmp.path().join("ca.old")).unwrap();
+    let srv = TestServer::start(
+        BIN,
+        ServerOptions {
+            data_dir: Some(data.clone()),
+            policy_toml: Some(ALL_PROFILES.into()),
+            token_authorities: vec![data.join("pa").join("root.pem")],
+            ..Default::default()
+        },
+    )
+    .await;
+    let users = std::fs::read_to_string(data.join("pa").join("users.toml")).unwrap();
+    let field = |key: &str| {
+        users
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(key))
+            .map(|r| {
+                r.trim_start_matches([' ', '='])
+                    .trim()
+                    .trim_matches('"')
+                    .to_string()
+            })
+            .expect("users.toml field")
+    };
+    let (user, password) = (field("user_id"), field("password"));
+    for (list, ca, profile) in [
+        (
+            "spc:1234,tn:12155550123,range:12155550100+100",
+            false,
+            Profile::TnLevel,
+        ),
+        ("spc:1234", true, Profile::Sca),
+    ] {
+        let out_dir = tmp.path().join(format!("out-{}", profile.as_str()));
+        let mut args: Vec<String> = [
+            "client",
+            "--directory",
+            &srv.directory(),
+            "--tnauthlist",
+            list,
+            "--token-authority",
+            &format!("{}/sti-pa", srv.base),
+            "--pa-user",
+            &user,
+            "--pa-password",
+            &password,
+            "--account-key",
+            tmp.path().join("account.pem").to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if ca {
+            args.push("--ca".into());
+        }
+        let out = tokio::task::spawn_blocking(move || Command::new(BIN).args(&args).output())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "stica client ({list}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let chain = std::fs::read_to_string(out_dir.join("chain.pem")).unwrap();
+        check_certificate_as(&srv, &chain, profile);
+    }
 }
