@@ -29,6 +29,14 @@ pub enum Command {
     Pa(PaCommand),
     /// Obtain a certificate over ACME with tkauth-01 (see docs/client.md).
     Client(Box<crate::client::ClientArgs>),
+    /// Revoke a certificate as the operator (and everything below it); publishes a new CRL.
+    Revoke(crate::status::cli::RevokeArgs),
+    /// Revocations to report (export stica's CRL as a signed file).
+    #[command(subcommand)]
+    Revocations(crate::status::cli::RevocationsCommand),
+    /// Bearer tokens of issuance-state API consumers.
+    #[command(subcommand)]
+    ApiToken(crate::status::cli::ApiTokenCommand),
     /// Verify certificates (delegation chains: RFC 5280 path plus TNAuthList encompassing).
     #[command(subcommand)]
     Verify(VerifyCommand),
@@ -232,6 +240,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Account(cmd) => account(cmd).await,
         Command::Pa(cmd) => pa(cmd).await,
         Command::Client(args) => crate::client::cli::run(*args).await,
+        Command::Revoke(args) => crate::status::cli::revoke(args).await,
+        Command::Revocations(cmd) => crate::status::cli::revocations(cmd).await,
+        Command::ApiToken(cmd) => crate::status::cli::api_token(cmd).await,
         Command::Verify(cmd) => verify(cmd),
         Command::Inventory(cmd) => inventory(cmd),
         Command::Lint(args) => lint(args),

@@ -45,6 +45,56 @@ pub struct Config {
     pub dev_token_authority: bool,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// stica's own CRL (`[crl]`, docs/revocation.md).
+    pub crl: CrlConfig,
+}
+
+/// When stica signs its CRL and how long it may be cached (docs/revocation.md).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CrlConfig {
+    /// nextUpdate - thisUpdate of each CRL, in seconds (default one day).
+    pub validity_secs: u32,
+    /// A new CRL is signed once the current one is this old, in seconds (default 12 hours; less
+    /// than `validity_secs`, so a fresh CRL is always out before the old one's nextUpdate).
+    pub refresh_secs: u32,
+    /// How often each replica checks whether a new CRL is due (a revocation it has not listed
+    /// yet, or age), in seconds (default 30). Bounds how late a revocation whose immediate CRL
+    /// signing failed reaches the CRL.
+    pub check_interval_secs: u32,
+    /// Cap on `Cache-Control: max-age` of `GET /crl`, in seconds (default 300).
+    pub max_age_secs: u32,
+}
+
+impl Default for CrlConfig {
+    fn default() -> Self {
+        Self {
+            validity_secs: 86_400,
+            refresh_secs: 43_200,
+            check_interval_secs: 30,
+            max_age_secs: 300,
+        }
+    }
+}
+
+impl CrlConfig {
+    /// Checks the values against each other.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Value(format!("crl: {m}")));
+        if self.validity_secs < 600 {
+            return bad("validity_secs must be at least 600");
+        }
+        if self.refresh_secs == 0 || self.refresh_secs >= self.validity_secs {
+            return bad("refresh_secs must be above 0 and below validity_secs");
+        }
+        if self.check_interval_secs == 0 || self.check_interval_secs > self.refresh_secs {
+            return bad("check_interval_secs must be above 0 and at most refresh_secs");
+        }
+        if self.max_age_secs > self.validity_secs {
+            return bad("max_age_secs must not exceed validity_secs");
+        }
+        Ok(())
+    }
 }
 
 impl Default for Config {
@@ -59,6 +109,7 @@ impl Default for Config {
             tls_key: None,
             dev_token_authority: true,
             max_body_bytes: 64 * 1024,
+            crl: CrlConfig::default(),
         }
     }
 }
@@ -122,6 +173,7 @@ impl Config {
                 "max_body_bytes must be at least 1024".into(),
             ));
         }
+        self.crl.validate()?;
         Ok(())
     }
 }
@@ -141,5 +193,27 @@ mod tests {
         assert_eq!(c.external_base(), "https://ca.example/acme");
         let c: Config = toml::from_str("external_url = \"https://ca.example/?x=1\"").unwrap();
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn crl_settings() {
+        let c: Config =
+            toml::from_str("[crl]\nvalidity_secs = 7200\nrefresh_secs = 3600\n").unwrap();
+        assert_eq!(c.crl.validity_secs, 7200);
+        assert_eq!(c.crl.max_age_secs, 300);
+        assert!(c.validate().is_ok());
+        for bad in [
+            "[crl]\nrefresh_secs = 86400\n",
+            "[crl]\nvalidity_secs = 60\n",
+            "[crl]\ncheck_interval_secs = 0\n",
+            "[crl]\nmax_age_secs = 100000\n",
+            "[crl]\nbogus = 1\n",
+        ] {
+            let parsed = toml::from_str::<Config>(bad);
+            assert!(
+                parsed.is_err() || parsed.unwrap().validate().is_err(),
+                "{bad}"
+            );
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use crate::ca::crl_signer::CrlSigner;
 use crate::ca::{Ca, CrlDistributionPoint};
 use crate::config::Config;
 use crate::nonce::NonceKey;
@@ -14,6 +15,7 @@ use crate::pa::DevTokenAuthority;
 use crate::policy::Policy;
 use crate::ra::Ra;
 use crate::sa::Storage;
+use crate::status::{self, StatusState, crl::CrlPublisher};
 use crate::va::tkauth::TokenVerifier;
 use crate::wfe::{self, AppState, Urls};
 
@@ -27,6 +29,8 @@ pub struct Built {
     pub pa: Option<Arc<DevTokenAuthority>>,
     /// storage, for background housekeeping
     pub storage: Storage,
+    /// stica's CRL, refreshed in the background
+    pub crl: Arc<CrlPublisher>,
 }
 
 /// Builds the application from a validated config. Creates the data directory, the CA hierarchy
@@ -48,6 +52,11 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
     .map_err(|e| format!("CA hierarchy: {e}"))?
     {
         tracing::warn!(dir = %cfg.data_dir.join("ca").display(), "created a new development CA hierarchy");
+    }
+    if crate::ca::crl_signer::ensure_crl_signer(&cfg.data_dir)
+        .map_err(|e| format!("CRL signer: {e}"))?
+    {
+        tracing::warn!(dir = %cfg.data_dir.join("ca").display(), "created the CRL signer certificate");
     }
     let pa = if cfg.dev_token_authority {
         let pa =
@@ -83,8 +92,11 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
     let sa = Storage::connect(&cfg.database_url())
         .await
         .map_err(|e| format!("database: {e}"))?;
+    let crl_signer = CrlSigner::load(&cfg.data_dir).map_err(|e| format!("CRL signer: {e}"))?;
+    // `delegate` certificates name this CA's own (indirect) CRL and its signer (profiles.md).
+    let own_crl = crl_signer.distribution_point(&Urls::new(&base).crl());
     let ca = Ca::load(&cfg.data_dir, &policy, crl_dp)
-        .and_then(|ca| ca.with_own_crl(own_crl_distribution_point(&base)))
+        .and_then(|ca| ca.with_own_crl(own_crl))
         .map_err(|e| format!("CA ({}): {e}", cfg.data_dir.join("ca").display()))?;
     let verifier = TokenVerifier::new(&policy, extra_anchors);
     let nonces = NonceKey::load_or_create(cfg.data_dir.join("nonce.key"))
@@ -92,13 +104,28 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
     let urls = Urls::new(&base);
     let prefix = urls.path_prefix();
     let housekeeping = sa.clone();
+    let crl = Arc::new(CrlPublisher::new(
+        sa.clone(),
+        Arc::new(crl_signer),
+        &urls.crl(),
+        cfg.crl.clone(),
+    ));
+    crl.refresh(crate::acme::now())
+        .await
+        .map_err(|e| format!("publishing the CRL: {e}"))?;
+    let status = Arc::new(StatusState::new(
+        sa.clone(),
+        urls.clone(),
+        crl.clone(),
+        ca.chain_der(),
+    ));
     let state = Arc::new(AppState {
-        ra: Ra::new(sa, ca, verifier, policy),
+        ra: Ra::new(sa, ca, verifier, policy).with_crl_publisher(crl.clone()),
         nonces,
         urls,
         max_body_bytes: cfg.max_body_bytes,
     });
-    let mut router = wfe::router(state);
+    let mut router = wfe::router(state).merge(status::router(status));
     if let Some(pa) = &pa {
         router = router.nest(&format!("{prefix}/sti-pa"), pa.router());
     }
@@ -107,6 +134,7 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
         base,
         pa,
         storage: housekeeping,
+        crl,
     })
 }
 
@@ -159,16 +187,6 @@ fn crl_distribution_point(
     })
 }
 
-/// This CA's own CRL, named by `delegate` certificates (profiles.md): `<external-url>/crl`.
-/// Indirect CRLs name their signer in `cRLIssuer`; the CRL-signing certificate's name goes here
-/// once stica signs its CRLs.
-fn own_crl_distribution_point(base: &str) -> CrlDistributionPoint {
-    CrlDistributionPoint {
-        url: format!("{base}/crl"),
-        crl_issuer_der: None,
-    }
-}
-
 fn create_private_dir(dir: &Path) -> Result<(), String> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
@@ -188,6 +206,7 @@ pub async fn serve(mut cfg: Config) -> Result<(), String> {
     cfg.listen = local;
     let built = build(&cfg).await?;
     spawn_housekeeping(built.storage.clone());
+    crate::status::crl::spawn_scheduler(built.crl.clone());
     announce(&built, local);
     match (&cfg.tls_cert, &cfg.tls_key) {
         (Some(cert), Some(key)) => crate::tls::serve_tls(listener, built.router, cert, key).await,

@@ -6,6 +6,8 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_initial;
+mod m20261123_100001_revocation;
+mod m20261123_100002_parent_serial;
 mod m20261123_200001_authz_claim_constraints;
 
 /// Runs the migrations in order (`Migrator::up`).
@@ -16,6 +18,8 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(m20261123_000001_initial::Migration),
+            Box::new(m20261123_100001_revocation::Migration),
+            Box::new(m20261123_100002_parent_serial::Migration),
             Box::new(m20261123_200001_authz_claim_constraints::Migration),
         ]
     }

@@ -17,6 +17,7 @@
 //! list encompasses (RFC 9060 §4).
 
 pub(crate) mod build;
+pub mod crl_signer;
 pub mod csr;
 pub mod delegate;
 pub mod ext;

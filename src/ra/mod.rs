@@ -5,6 +5,7 @@ mod account;
 mod challenge;
 mod finalize;
 mod order;
+pub mod revoke;
 
 use crate::ca::Ca;
 use crate::error::{Error, ErrorKind, Result};
@@ -22,6 +23,7 @@ pub struct Ra {
     ca: Ca,
     verifier: TokenVerifier,
     policy: Policy,
+    crl: Option<std::sync::Arc<crate::status::crl::CrlPublisher>>,
 }
 
 impl Ra {
@@ -32,7 +34,17 @@ impl Ra {
             ca,
             verifier,
             policy,
+            crl: None,
         }
+    }
+
+    /// Publishes a new CRL through `publisher` after every revocation.
+    pub fn with_crl_publisher(
+        mut self,
+        publisher: std::sync::Arc<crate::status::crl::CrlPublisher>,
+    ) -> Self {
+        self.crl = Some(publisher);
+        self
     }
 
     /// The loaded policy.

@@ -18,6 +18,7 @@
 
 mod entity;
 pub mod model;
+mod status;
 pub mod testing;
 #[cfg(test)]
 mod tests;
@@ -40,6 +41,10 @@ use crate::error::{Error, ErrorKind};
 
 pub use model::{
     Account, Authz, CertificateRecord, Challenge, ChallengeOutcome, EabKey, Order, TokenUse,
+};
+pub use model::{
+    ApiToken, CertificateState, Change, ChangeEvent, CrlInput, Revocation, RevokeOutcome,
+    RevokedEntry, StoredCrl,
 };
 
 use entity::{account, authz, certificate, challenge, eab_key, order, token, used_nonce};
@@ -821,6 +826,8 @@ impl Storage {
             certificate::Entity::insert(certificate::ActiveModel::from(cert))
                 .exec_without_returning(&txn)
                 .await?;
+            // Published (STI-CR, issuance-state API) in the same commit that stores it.
+            status::record_change(&txn, &cert.serial, ChangeEvent::Issued, cert.created_at).await?;
             Ok(())
         }
         .await;

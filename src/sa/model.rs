@@ -5,7 +5,8 @@
 
 use std::fmt;
 
-use sea_orm::{ActiveValue::Set, DbErr};
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::DbErr;
 
 use crate::acme::{AccountStatus, AuthzStatus, ChallengeStatus, OrderStatus};
 use crate::tnauth::jwtcc::ClaimConstraints;
@@ -151,6 +152,139 @@ pub struct CertificateRecord {
     pub not_after: i64,
     /// The `jti` of the Authority Token behind it.
     pub token_jti: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A revocation as stored (RFC 5280 §5.3.1 reason code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    /// When stica processed it (the CRL entry's revocationDate), unix seconds.
+    pub revoked_at: i64,
+    /// CRLReason code (0-10, never 7).
+    pub reason: u8,
+    /// Who or what caused it, for the record and the API: `account:<id>` (the issuing account),
+    /// `authorization:<id>` (an account holding a valid authorization for the TNAuthList),
+    /// `certificate-key`, `operator`, or `parent:<serial>` (the parent certificate was revoked).
+    pub cause: String,
+}
+
+/// A certificate with its publication and revocation state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateState {
+    /// The issued certificate.
+    pub cert: CertificateRecord,
+    /// SHA-256 of the DER certificate, lowercase hex.
+    pub sha256: String,
+    /// The certificate whose revocation revokes this one too (a delegate's `sca`).
+    pub parent_serial: Option<String>,
+    /// Set once revoked.
+    pub revocation: Option<Revocation>,
+}
+
+/// What happened to a certificate, in the change sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeEvent {
+    /// It was issued (and published).
+    Issued,
+    /// It was revoked.
+    Revoked,
+}
+
+impl ChangeEvent {
+    /// The stored and wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeEvent::Issued => "issued",
+            ChangeEvent::Revoked => "revoked",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "issued" => Some(ChangeEvent::Issued),
+            "revoked" => Some(ChangeEvent::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// One entry of the change sequence (commit-ordered; `seq` only grows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Position in the sequence.
+    pub seq: i64,
+    /// The certificate.
+    pub serial: String,
+    /// What happened.
+    pub event: ChangeEvent,
+    /// When, unix seconds.
+    pub at: i64,
+}
+
+/// What a revocation request changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    /// Revoked now; `cascaded` lists the certificates below it revoked with it.
+    Revoked {
+        /// Serials revoked because an ancestor was (`parent:<serial>` cause).
+        cascaded: Vec<String>,
+    },
+    /// It was revoked before (nothing changed).
+    AlreadyRevoked(Revocation),
+    /// No certificate has this serial.
+    NotFound,
+}
+
+/// A revoked certificate as a CRL entry needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedEntry {
+    /// Serial, lowercase hex.
+    pub serial: String,
+    /// The certificate, DER (its issuer name goes into the entry's certificateIssuer).
+    pub der: Vec<u8>,
+    /// revocationDate, unix seconds.
+    pub revoked_at: i64,
+    /// CRLReason code.
+    pub reason: u8,
+}
+
+/// What a CRL is built from, read under the CRL number lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrlInput {
+    /// The cRLNumber to use (one more than the last one handed out).
+    pub number: i64,
+    /// The last change sequence number of a revocation that the entries include.
+    pub covered_seq: i64,
+    /// The revoked certificates to list, by serial.
+    pub entries: Vec<RevokedEntry>,
+}
+
+/// A published CRL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCrl {
+    /// cRLNumber.
+    pub number: i64,
+    /// thisUpdate, unix seconds.
+    pub this_update: i64,
+    /// nextUpdate, unix seconds.
+    pub next_update: i64,
+    /// The last revocation change it includes.
+    pub covered_seq: i64,
+    /// The URL it is published at.
+    pub url: String,
+    /// The CRL, DER.
+    pub der: Vec<u8>,
+}
+
+/// An issuance-state API consumer (the token itself is never stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// Random opaque id.
+    pub id: String,
+    /// The consumer's name.
+    pub name: String,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -401,6 +535,77 @@ impl From<&CertificateRecord> for entity::certificate::ActiveModel {
             not_after: Set(c.not_after),
             token_jti: Set(c.token_jti.clone()),
             created_at: Set(c.created_at),
+            der_sha256: Set(Some(sha256_hex(&c.der))),
+            revoked_at: NotSet,
+            revocation_reason: NotSet,
+            revocation_cause: NotSet,
+            parent_serial: NotSet,
+        }
+    }
+}
+
+/// SHA-256 of `bytes`, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes))
+}
+
+impl TryFrom<entity::certificate::Model> for CertificateState {
+    type Error = DbErr;
+    fn try_from(m: entity::certificate::Model) -> Result<Self, DbErr> {
+        let sha256 = m.der_sha256.clone().unwrap_or_else(|| sha256_hex(&m.der));
+        let revocation = match (m.revoked_at, m.revocation_reason) {
+            (None, _) => None,
+            (Some(revoked_at), reason) => {
+                let reason = reason.unwrap_or(0);
+                Some(Revocation {
+                    revoked_at,
+                    reason: u8::try_from(reason)
+                        .map_err(|_| corrupt("revocation reason", &reason.to_string()))?,
+                    cause: m.revocation_cause.clone().unwrap_or_default(),
+                })
+            }
+        };
+        let parent_serial = m.parent_serial.clone();
+        Ok(Self {
+            cert: CertificateRecord::from(m),
+            sha256,
+            parent_serial,
+            revocation,
+        })
+    }
+}
+
+impl TryFrom<entity::status_change::Model> for Change {
+    type Error = DbErr;
+    fn try_from(m: entity::status_change::Model) -> Result<Self, DbErr> {
+        Ok(Self {
+            event: ChangeEvent::parse(&m.event).ok_or_else(|| corrupt("change event", &m.event))?,
+            seq: m.seq,
+            serial: m.serial,
+            at: m.at,
+        })
+    }
+}
+
+impl From<entity::crl::Model> for StoredCrl {
+    fn from(m: entity::crl::Model) -> Self {
+        Self {
+            number: m.number,
+            this_update: m.this_update,
+            next_update: m.next_update,
+            covered_seq: m.covered_seq,
+            url: m.url,
+            der: m.der,
+        }
+    }
+}
+
+impl From<entity::api_token::Model> for ApiToken {
+    fn from(m: entity::api_token::Model) -> Self {
+        Self {
+            id: m.id,
+            name: m.name,
+            created_at: m.created_at,
         }
     }
 }

@@ -79,6 +79,20 @@ impl Urls {
     pub fn certificate(&self, serial: &str) -> String {
         format!("{}/acme/cert/{serial}", self.base)
     }
+    /// stica's own CRL (RFC 5280 §5), the distribution point of certificates whose revocation
+    /// stica publishes itself (delegate certificates, profiles.md).
+    pub fn crl(&self) -> String {
+        format!("{}/crl", self.base)
+    }
+    /// The CRL signer's certificate and the intermediate (PEM), to verify the indirect CRL.
+    pub fn crl_signer(&self) -> String {
+        format!("{}/crl/signer.pem", self.base)
+    }
+    /// STI-CR: where a certificate's chain is published for PASSporT `x5u` (a stable URL without
+    /// query string).
+    pub fn cr(&self, serial: &str) -> String {
+        format!("{}/cr/{serial}.pem", self.base)
+    }
     /// The account id named by a `kid`, if the kid is one of our account URLs.
     pub fn account_id_from_kid<'a>(&self, kid: &'a str) -> Option<&'a str> {
         let prefix = format!("{}/acme/account/", self.base);
@@ -108,5 +122,7 @@ mod tests {
             None
         );
         assert_eq!(Urls::new("http://127.0.0.1:8080").path_prefix(), "");
+        assert_eq!(u.crl(), "https://ca.example/sti/crl");
+        assert_eq!(u.cr("01ab"), "https://ca.example/sti/cr/01ab.pem");
     }
 }

@@ -45,7 +45,12 @@ pub fn order(urls: &Urls, o: &Order, authz_ids: &[String]) -> acme::Order {
             .as_deref()
             .filter(|_| o.status == OrderStatus::Valid)
             .map(|s| urls.certificate(s)),
-        x5u: None,
+        // STI-CR: the published chain, for PASSporT x5u (interop.md).
+        x5u: o
+            .certificate_serial
+            .as_deref()
+            .filter(|_| o.status == OrderStatus::Valid)
+            .map(|s| urls.cr(s)),
     }
 }
 

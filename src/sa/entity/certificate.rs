@@ -28,6 +28,16 @@ pub struct Model {
     pub token_jti: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
+    /// SHA-256 of `der`, lowercase hex (null only while a backfill is pending).
+    pub der_sha256: Option<String>,
+    /// When it was revoked (unix seconds); null while not revoked.
+    pub revoked_at: Option<i64>,
+    /// CRLReason (RFC 5280 §5.3.1) once revoked.
+    pub revocation_reason: Option<i32>,
+    /// Who or what revoked it (see `sa::model::Revocation::cause`).
+    pub revocation_cause: Option<String>,
+    /// The certificate whose revocation also revokes this one (a delegate's `sca`).
+    pub parent_serial: Option<String>,
 }
 
 /// No navigations: `sa` joins by hand.

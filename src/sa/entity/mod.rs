@@ -2,10 +2,14 @@
 //! records in [`super::model`]. The schema itself is owned by the `stica-migrations` crate.
 
 pub mod account;
+pub mod api_token;
 pub mod authz;
 pub mod certificate;
 pub mod challenge;
+pub mod counter;
+pub mod crl;
 pub mod eab_key;
 pub mod order;
+pub mod status_change;
 pub mod token;
 pub mod used_nonce;
