@@ -166,7 +166,7 @@ pub enum AccountCommand {
 /// `stica pa ...`
 #[derive(Debug, Subcommand)]
 pub enum PaCommand {
-    /// Mint an Authority Token (SPC token) for an ACME account key.
+    /// Mint an Authority Token (SPC or TN-list token) for an ACME account key.
     Token {
         #[command(flatten)]
         common: CommonArgs,

@@ -504,6 +504,9 @@ fn signing_is_audit_logged_before_and_after() {
         .with_ansi(false)
         .finish();
     let issued = tracing::subscriber::with_default(subscriber, || {
+        // Other tests sign on other threads without a subscriber; a callsite first registered
+        // there may have cached "never" before this scoped subscriber existed.
+        tracing::callsite::rebuild_interest_cache();
         ca.issue(ca.prepare(request(p256_spki())).unwrap()).unwrap()
     });
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
