@@ -43,6 +43,34 @@ pub enum Command {
     /// Query a number inventory (which SPC holds which numbers).
     #[command(subcommand)]
     Inventory(InventoryCommand),
+    /// Lint a certificate against a profile: the checks stica runs before it signs.
+    Lint(LintArgs),
+}
+
+/// `stica lint`
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// The certificate (PEM, the first block, or DER). With --chain, a PEM chain whose second
+    /// certificate is the issuer.
+    cert: PathBuf,
+    /// The profile: shaken-spc, tn-level, sca or delegate.
+    #[arg(long, default_value = "shaken-spc")]
+    profile: String,
+    /// The issuing certificate (PEM or DER); default: the second certificate of `cert`.
+    #[arg(long)]
+    issuer: Option<PathBuf>,
+    /// The certificatePolicies OID expected.
+    #[arg(long, default_value = crate::policy::SHAKEN_CP_V1_4)]
+    certificate_policy: String,
+    /// pathLen an sca certificate must carry.
+    #[arg(long, default_value_t = 0)]
+    sca_path_len: u8,
+    /// An sca certificate carries cRLSign too.
+    #[arg(long)]
+    sca_crl_sign: bool,
+    /// Number inventory CSV for an issuer that lists only an SPC.
+    #[arg(long)]
+    inventory: Option<PathBuf>,
 }
 
 /// `stica verify ...`
@@ -138,13 +166,20 @@ pub enum AccountCommand {
 /// `stica pa ...`
 #[derive(Debug, Subcommand)]
 pub enum PaCommand {
-    /// Mint an Authority Token (SPC token) for an ACME account key.
+    /// Mint an Authority Token (SPC or TN-list token) for an ACME account key.
     Token {
         #[command(flatten)]
         common: CommonArgs,
-        /// The SPC to authorize.
+        /// The SPC to authorize (alone: an SPC token; with --tn/--range: a TN-list token that
+        /// also names the SPC).
         #[arg(long, conflicts_with = "tnauthlist")]
         spc: Option<String>,
+        /// A telephone number to authorize (repeat): a TN-list token.
+        #[arg(long = "tn", conflicts_with = "tnauthlist")]
+        tns: Vec<String>,
+        /// A range to authorize, START+COUNT (repeat): a TN-list token.
+        #[arg(long = "range", conflicts_with = "tnauthlist")]
+        ranges: Vec<String>,
         /// A TNAuthList in CLI syntax (spc:709J,tn:...,range:...+N).
         #[arg(long)]
         tnauthlist: Option<String>,
@@ -210,6 +245,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::ApiToken(cmd) => crate::status::cli::api_token(cmd).await,
         Command::Verify(cmd) => verify(cmd),
         Command::Inventory(cmd) => inventory(cmd),
+        Command::Lint(args) => lint(args),
     }
 }
 
@@ -293,6 +329,8 @@ async fn pa(cmd: PaCommand) -> Result<(), String> {
         PaCommand::Token {
             common,
             spc,
+            tns,
+            ranges,
             tnauthlist,
             account_key,
             ca,
@@ -300,20 +338,7 @@ async fn pa(cmd: PaCommand) -> Result<(), String> {
             signer,
         } => {
             let cfg = load_config(&common)?;
-            let spec = match (spc, tnauthlist) {
-                (Some(s), None) => {
-                    if s.is_empty()
-                        || !s
-                            .chars()
-                            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
-                    {
-                        return Err(format!("--spc {s:?} is not an SPC ([0-9A-Z]+)"));
-                    }
-                    format!("spc:{s}")
-                }
-                (None, Some(t)) => t,
-                _ => return Err("give --spc or --tnauthlist".into()),
-            };
+            let spec = token_spec(spc, &tns, &ranges, tnauthlist)?;
             let list: crate::tnauth::TnAuthList =
                 spec.parse().map_err(|e| format!("--tnauthlist: {e}"))?;
             let key = account_public_key(&account_key)?;
@@ -356,6 +381,102 @@ async fn pa(cmd: PaCommand) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())
         }
+    }
+}
+
+/// The TNAuthList (CLI syntax) of `stica pa token`: `--spc` alone, `--tn`/`--range` (with an
+/// optional `--spc`, written first), or `--tnauthlist`.
+fn token_spec(
+    spc: Option<String>,
+    tns: &[String],
+    ranges: &[String],
+    tnauthlist: Option<String>,
+) -> Result<String, String> {
+    if let Some(t) = tnauthlist {
+        return Ok(t);
+    }
+    let mut entries = Vec::new();
+    if let Some(s) = spc {
+        if s.is_empty()
+            || !s
+                .chars()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+        {
+            return Err(format!("--spc {s:?} is not an SPC ([0-9A-Z]+)"));
+        }
+        entries.push(format!("spc:{s}"));
+    }
+    for tn in tns {
+        if tn.contains(',') {
+            return Err(format!("--tn {tn:?}: one number per --tn"));
+        }
+        entries.push(format!("tn:{tn}"));
+    }
+    for range in ranges {
+        if range.contains(',') || !range.contains('+') {
+            return Err(format!(
+                "--range {range:?}: one range per --range, written START+COUNT"
+            ));
+        }
+        entries.push(format!("range:{range}"));
+    }
+    if entries.is_empty() {
+        return Err("give --spc, --tn/--range, or --tnauthlist".into());
+    }
+    Ok(entries.join(","))
+}
+
+fn lint(args: LintArgs) -> Result<(), String> {
+    let read = |path: &Path| -> Result<Vec<Vec<u8>>, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if bytes.first() == Some(&0x30) {
+            return Ok(vec![bytes]);
+        }
+        crate::x509::pem_certificates(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let certs = read(&args.cert)?;
+    let leaf = certs
+        .first()
+        .ok_or_else(|| format!("{}: no certificate", args.cert.display()))?;
+    let issuer = match &args.issuer {
+        Some(p) => read(p)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| format!("{}: no certificate", p.display()))?,
+        None => certs.get(1).cloned().ok_or(
+            "give --issuer, or a chain whose second certificate is the issuer".to_string(),
+        )?,
+    };
+    let profile = crate::ca::Profile::parse(&args.profile).ok_or_else(|| {
+        format!(
+            "--profile {:?}: use {}",
+            args.profile,
+            crate::policy::PROFILE_NAMES.join(", ")
+        )
+    })?;
+    let inventory = args
+        .inventory
+        .as_deref()
+        .map(crate::policy::inventory::NumberInventory::load)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let mut ctx = crate::lint::LintContext::new(profile, &issuer);
+    ctx.certificate_policy = args
+        .certificate_policy
+        .parse()
+        .map_err(|e| format!("--certificate-policy: {e}"))?;
+    ctx.sca_path_len = args.sca_path_len;
+    ctx.sca_crl_sign = args.sca_crl_sign;
+    ctx.inventory = inventory.as_ref();
+    let findings = crate::lint::lint_with(leaf, &ctx);
+    for f in &findings {
+        println!("{:?}\t{f}", f.level);
+    }
+    if crate::lint::has_errors(&findings) {
+        Err(format!("{} lint finding(s) ({profile})", findings.len()))
+    } else {
+        println!("clean ({profile})");
+        Ok(())
     }
 }
 
@@ -496,5 +617,65 @@ mod tests {
         ])
         .unwrap();
         assert!(Cli::try_parse_from(["stica", "serve", "--bogus"]).is_err());
+        Cli::try_parse_from([
+            "stica",
+            "pa",
+            "token",
+            "--tn",
+            "12155550123",
+            "--range",
+            "12155550100+100",
+            "--tn",
+            "12155550999",
+            "--account-key",
+            "k.pem",
+        ])
+        .unwrap();
+        assert!(
+            Cli::try_parse_from([
+                "stica",
+                "pa",
+                "token",
+                "--tn",
+                "1",
+                "--tnauthlist",
+                "spc:1",
+                "--account-key",
+                "k.pem",
+            ])
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn token_lists_from_flags() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            token_spec(Some("1234".into()), &[], &[], None).unwrap(),
+            "spc:1234"
+        );
+        let spec = token_spec(
+            Some("1234".into()),
+            &s(&["12155550123", "12155550999"]),
+            &s(&["12155550100+100"]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            spec,
+            "spc:1234,tn:12155550123,tn:12155550999,range:12155550100+100"
+        );
+        let list: crate::tnauth::TnAuthList = spec.parse().unwrap();
+        assert_eq!(list.entries().len(), 4);
+        let spec = token_spec(None, &s(&["12155550123"]), &[], None).unwrap();
+        assert_eq!(spec, "tn:12155550123");
+        assert!(token_spec(None, &[], &[], None).is_err());
+        assert!(token_spec(Some("bad spc".into()), &[], &[], None).is_err());
+        assert!(token_spec(None, &s(&["1,2"]), &[], None).is_err());
+        assert!(token_spec(None, &[], &s(&["12155550100"]), None).is_err());
+        assert_eq!(
+            token_spec(None, &[], &[], Some("tn:1".into())).unwrap(),
+            "tn:1"
+        );
     }
 }

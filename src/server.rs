@@ -39,8 +39,17 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
     cfg.validate().map_err(|e| e.to_string())?;
     create_private_dir(&cfg.data_dir)?;
     let base = cfg.external_base();
-    if crate::ca::init_hierarchy(&cfg.data_dir, "stica development CA")
-        .map_err(|e| format!("CA hierarchy: {e}"))?
+    let policy = match &cfg.policy_dir {
+        Some(dir) => Policy::load(dir).map_err(|e| e.to_string())?,
+        None => Policy::default(),
+    };
+    // An intermediate that can issue `sca` certificates when policy offers them (profiles.md).
+    if crate::ca::init_hierarchy_with(
+        &cfg.data_dir,
+        "stica development CA",
+        policy.required_issuer_path_len(),
+    )
+    .map_err(|e| format!("CA hierarchy: {e}"))?
     {
         tracing::warn!(dir = %cfg.data_dir.join("ca").display(), "created a new development CA hierarchy");
     }
@@ -56,10 +65,6 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
         Some(Arc::new(pa))
     } else {
         None
-    };
-    let policy = match &cfg.policy_dir {
-        Some(dir) => Policy::load(dir).map_err(|e| e.to_string())?,
-        None => Policy::default(),
     };
     if policy.file.authority_token.danger_allow_http_x5u {
         tracing::warn!(
@@ -87,8 +92,12 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
     let sa = Storage::connect(&cfg.database_url())
         .await
         .map_err(|e| format!("database: {e}"))?;
-    let ca = Ca::load(&cfg.data_dir, &policy, crl_dp).map_err(|e| format!("CA: {e}"))?;
     let crl_signer = CrlSigner::load(&cfg.data_dir).map_err(|e| format!("CRL signer: {e}"))?;
+    // `delegate` certificates name this CA's own (indirect) CRL and its signer (profiles.md).
+    let own_crl = crl_signer.distribution_point(&Urls::new(&base).crl());
+    let ca = Ca::load(&cfg.data_dir, &policy, crl_dp)
+        .and_then(|ca| ca.with_own_crl(own_crl))
+        .map_err(|e| format!("CA ({}): {e}", cfg.data_dir.join("ca").display()))?;
     let verifier = TokenVerifier::new(&policy, extra_anchors);
     let nonces = NonceKey::load_or_create(cfg.data_dir.join("nonce.key"))
         .map_err(|e| format!("nonce key: {e}"))?;

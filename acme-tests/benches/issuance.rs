@@ -133,6 +133,7 @@ fn certificate(c: &mut Criterion) {
         organization: "Bench Telecom".into(),
         not_before: now,
         not_after: now + 30 * 86_400,
+        claim_constraints: None,
     };
     c.bench_function("certificate_prepare_lint_sign", |b| {
         b.iter(|| {

@@ -214,3 +214,31 @@ pub fn csr_with_key(tnauthlist_der: &[u8], key: &rcgen::KeyPair) -> Vec<u8> {
     params.custom_extensions.push(ext);
     params.serialize_request(key).expect("csr").der().to_vec()
 }
+
+/// A CSR for a fresh P-256 key carrying `tnauthlist_der` and a basicConstraints extension request
+/// with cA TRUE (pathLen 0) or cA FALSE: how a client asks for a CA (`sca`) certificate.
+pub fn csr_with_ca(tnauthlist_der: &[u8], ca: bool) -> Vec<u8> {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+    csr_with_ca_key(tnauthlist_der, ca, &key)
+}
+
+/// [`csr_with_ca`] for `key`.
+pub fn csr_with_ca_key(tnauthlist_der: &[u8], ca: bool, key: &rcgen::KeyPair) -> Vec<u8> {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .custom_extensions
+        .push(rcgen::CustomExtension::from_oid_content(
+            &[1, 3, 6, 1, 5, 5, 7, 1, 26],
+            tnauthlist_der.to_vec(),
+        ));
+    let bc: &[u8] = if ca {
+        &[0x30, 0x06, 0x01, 0x01, 0xff, 0x02, 0x01, 0x00]
+    } else {
+        &[0x30, 0x00]
+    };
+    let mut ext = rcgen::CustomExtension::from_oid_content(&[2, 5, 29, 19], bc.to_vec());
+    ext.set_criticality(true);
+    params.custom_extensions.push(ext);
+    params.serialize_request(key).expect("csr").der().to_vec()
+}

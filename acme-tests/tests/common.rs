@@ -93,10 +93,52 @@ pub async fn finalize_and_download(raw: &Raw, order: &Value, list: &TnAuthList) 
 
 /// Checks a chain with `openssl verify` against the server's root and with stica's own lint.
 pub fn check_certificate(srv: &TestServer, chain_pem: &str) {
+    check_certificate_as(srv, chain_pem, stica::ca::Profile::ShakenSpc);
+}
+
+/// [`check_certificate`] for a certificate of `profile` (lint with the default policy knobs).
+pub fn check_certificate_as(srv: &TestServer, chain_pem: &str, profile: stica::ca::Profile) {
     let (ok, out) = acme_tests::openssl_verify(&srv.root_pem(), chain_pem);
     assert!(ok, "openssl verify failed: {out}");
     let ders = stica::x509::pem_certificates(chain_pem.as_bytes()).expect("pem");
     assert_eq!(ders.len(), 2, "leaf then intermediate");
-    let findings = stica::lint::lint_certificate(&ders[0], stica::ca::Profile::ShakenSpc, &ders[1]);
-    assert!(!stica::lint::has_errors(&findings), "lint: {findings:?}");
+    let findings = stica::lint::lint_certificate(&ders[0], profile, &ders[1]);
+    assert_eq!(findings, vec![], "lint ({profile})");
+    // and `stica lint` (the real binary) over the downloaded chain
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("chain.pem");
+    std::fs::write(&file, chain_pem).expect("write chain");
+    let out = std::process::Command::new(BIN)
+        .args(["lint", "--profile", profile.as_str()])
+        .arg(&file)
+        .output()
+        .expect("stica lint");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("clean"),
+        "stica lint ({profile}): {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Finalize with `csr_der` is refused with `problem`, the order stays `ready` and carries no
+/// certificate.
+pub async fn assert_finalize_refused(
+    raw: &Raw,
+    order: &Value,
+    order_url: &str,
+    csr_der: &[u8],
+    problem: &str,
+) -> Value {
+    let r = raw.finalize(order, csr_der).await;
+    assert_eq!(
+        r.problem_type(),
+        format!("urn:ietf:params:acme:error:{problem}"),
+        "{}",
+        r.text()
+    );
+    let o = raw.post(order_url, None).await.json();
+    assert_eq!(o["status"], "ready", "{o}");
+    assert!(o.get("certificate").is_none(), "{o}");
+    r.json()
 }

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_initial;
 mod m20261123_100001_revocation;
 mod m20261123_100002_parent_serial;
+mod m20261123_200001_authz_claim_constraints;
 
 /// Runs the migrations in order (`Migrator::up`).
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261123_100001_revocation::Migration),
             Box::new(m20261123_100002_parent_serial::Migration),
+            Box::new(m20261123_200001_authz_claim_constraints::Migration),
         ]
     }
 }

@@ -4,8 +4,10 @@
 //! verifies the self-signature itself (aws-lc-rs, over the exact CertificationRequestInfo bytes),
 //! accepts only P-256 keys (ATIS-1000080 §6.4.1) and picks the TNAuthList (1.3.6.1.5.5.7.1.26)
 //! out of the PKCS#9 extensionRequest attribute (1.2.840.113549.1.9.14), as standards.md §3.1
-//! says the identifier travels. The subject and any other requested extension are ignored:
-//! the certificate is built from the profile, never from the CSR.
+//! says the identifier travels. A requested basicConstraints with cA TRUE is noted
+//! ([`ParsedCsr::requests_ca`]): the RA refuses it unless the token grants a CA certificate. The
+//! subject and any other requested extension are ignored: the certificate is built from the
+//! profile, never from the CSR.
 
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
 use const_oid::ObjectIdentifier;
@@ -56,6 +58,9 @@ pub struct ParsedCsr {
     pub public_key: Vec<u8>,
     /// The requested TNAuthList extension value (DER TNAuthorizationList), if any.
     pub tnauthlist_der: Option<Vec<u8>>,
+    /// The CSR asks for a CA certificate: its extensionRequest holds basicConstraints with cA
+    /// TRUE (RFC 5280 §4.2.1.9). cA FALSE (which `openssl req` adds by default) asks for nothing.
+    pub requests_ca: bool,
 }
 
 impl ParsedCsr {
@@ -94,6 +99,7 @@ pub fn parse_csr(der_bytes: &[u8]) -> Result<ParsedCsr, CsrError> {
         .map_err(|_| CsrError::BadSignature)?;
 
     let mut tnauthlist_der = None;
+    let mut requests_ca = false;
     let mut seen_request = false;
     for attr in req.info.attributes.iter() {
         if attr.oid != oid::EXTENSION_REQUEST {
@@ -126,12 +132,23 @@ pub fn parse_csr(der_bytes: &[u8]) -> Result<ParsedCsr, CsrError> {
             if ext.extn_id == oid::TN_AUTH_LIST {
                 tnauthlist_der = Some(ext.extn_value.as_bytes().to_vec());
             }
+            if ext.extn_id == oid::BASIC_CONSTRAINTS {
+                let bc =
+                    x509_cert::ext::pkix::BasicConstraints::from_der(ext.extn_value.as_bytes())
+                        .map_err(|e| {
+                            CsrError::BadExtensionRequest(format!(
+                                "basicConstraints is not DER: {e}"
+                            ))
+                        })?;
+                requests_ca = bc.ca;
+            }
         }
     }
     Ok(ParsedCsr {
         spki_der,
         public_key,
         tnauthlist_der,
+        requests_ca,
     })
 }
 
@@ -318,6 +335,36 @@ mod tests {
         assert_eq!(csr.require_tnauthlist(), Err(CsrError::MissingTnAuthList));
         let e: Error = CsrError::MissingTnAuthList.into();
         assert_eq!(e.kind, ErrorKind::BadCsr);
+    }
+
+    #[test]
+    fn a_requested_ca_is_noted_and_ca_false_is_not() {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let t = hex::decode("3008a006160431323334").unwrap();
+        let with_bc = |bc: &[u8]| {
+            let mut params = rcgen::CertificateParams::default();
+            params.custom_extensions = vec![
+                rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 26], t.clone()),
+                rcgen::CustomExtension::from_oid_content(&[2, 5, 29, 19], bc.to_vec()),
+            ];
+            parse_csr(params.serialize_request(&key).unwrap().der())
+        };
+        assert!(
+            with_bc(&[0x30, 0x03, 0x01, 0x01, 0xff])
+                .unwrap()
+                .requests_ca
+        );
+        assert!(
+            with_bc(&hex::decode("30060101ff020100").unwrap())
+                .unwrap()
+                .requests_ca
+        );
+        assert!(!with_bc(&[0x30, 0x00]).unwrap().requests_ca);
+        assert!(!parse_csr(&b64(MARTINI_CSR)).unwrap().requests_ca);
+        assert!(matches!(
+            with_bc(&[0x04, 0x00]),
+            Err(CsrError::BadExtensionRequest(_))
+        ));
     }
 
     #[test]

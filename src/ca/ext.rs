@@ -26,6 +26,16 @@ pub fn key_identifier(public_key: &[u8]) -> Vec<u8> {
 /// like production SHAKEN CAs (the Martini and TransNexus leaves carry `30 00`).
 pub const BASIC_CONSTRAINTS_END_ENTITY: &[u8] = &[0x30, 0x00];
 
+/// basicConstraints for a CA certificate: `SEQUENCE { cA TRUE, pathLenConstraint path_len }`
+/// (RFC 5280 §4.2.1.9), `30 06 01 01 ff 02 01 <n>` for small `n`.
+pub fn basic_constraints_ca(path_len: u8) -> Result<Vec<u8>, der::Error> {
+    x509_cert::ext::pkix::BasicConstraints {
+        ca: true,
+        path_len_constraint: Some(path_len),
+    }
+    .to_der()
+}
+
 /// subjectKeyIdentifier value: `OCTET STRING keyid`.
 pub fn subject_key_identifier(key_id: &[u8]) -> Result<Vec<u8>, der::Error> {
     OctetString::new(key_id)?.to_der()
@@ -127,6 +137,18 @@ mod tests {
         assert_eq!(got, expected);
         assert!(crl_distribution_points("http://x/crl", Some(&[0x30, 0x01])).is_err());
         assert!(crl_distribution_points("http://x/\u{e9}", None).is_err());
+    }
+
+    #[test]
+    fn ca_basic_constraints() {
+        assert_eq!(
+            hex::encode(basic_constraints_ca(0).unwrap()),
+            "30060101ff020100"
+        );
+        assert_eq!(
+            hex::encode(basic_constraints_ca(3).unwrap()),
+            "30060101ff020103"
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //!
 //! Root: cA TRUE (no pathLen), keyUsage keyCertSign + cRLSign, no AKI (RFC 5280 §4.2.1.1 lets a
 //! self-signed certificate omit it; the Martini and STI-PA roots do), no CP, no CRL DP, CN with
-//! "SHAKEN" and "ROOT". Intermediate: cA TRUE with pathLen 0 (stica issues no `sca` certificates
-//! yet), keyUsage keyCertSign only (ATIS-1000080 v005 §6.4.1 allows nothing else on STI CA
+//! "SHAKEN" and "ROOT". Intermediate: cA TRUE with pathLen 0, or more when policy offers `sca`
+//! certificates ([`init_hierarchy_with`]; `Policy::required_issuer_path_len`), keyUsage keyCertSign only (ATIS-1000080 v005 §6.4.1 allows nothing else on STI CA
 //! certificates), certificatePolicies anyPolicy (v005 permits it on intermediates), no
 //! TNAuthList. Both: SKI = SHA-1 of the key (RFC 5280 §4.2.1.2 method 1), set explicitly because
 //! rcgen would use truncated SHA-256; C as PrintableString.
@@ -62,10 +62,22 @@ impl HierarchyPaths {
     }
 }
 
-/// Creates the root and intermediate (certificates and keys) under `<data_dir>/ca/` unless they
-/// exist. Returns `true` when it created them, `false` when all four files were already there;
-/// a partial set is an error (never overwritten).
+/// Creates the root and an intermediate with pathLen 0 unless they exist; see
+/// [`init_hierarchy_with`].
 pub fn init_hierarchy(data_dir: &Path, org: &str) -> Result<bool, CaError> {
+    init_hierarchy_with(data_dir, org, 0)
+}
+
+/// Creates the root and intermediate (certificates and keys) under `<data_dir>/ca/` unless they
+/// exist, the intermediate with pathLenConstraint `intermediate_path_len` (1 or more lets it
+/// issue `sca` certificates). Returns `true` when it created them, `false` when all four files
+/// were already there (whatever their pathLen: `Ca::load` checks it against policy); a partial
+/// set is an error (never overwritten).
+pub fn init_hierarchy_with(
+    data_dir: &Path,
+    org: &str,
+    intermediate_path_len: u8,
+) -> Result<bool, CaError> {
     let paths = HierarchyPaths::new(data_dir);
     let missing: Vec<PathBuf> = paths
         .all()
@@ -108,7 +120,7 @@ pub fn init_hierarchy(data_dir: &Path, org: &str) -> Result<bool, CaError> {
         inter_key.public_key(),
         now - BACKDATE_SECS,
         now + INTERMEDIATE_DAYS * 86400,
-        IsCa::Ca(BasicConstraints::Constrained(0)),
+        IsCa::Ca(BasicConstraints::Constrained(intermediate_path_len)),
         vec![KeyUsagePurpose::KeyCertSign],
     )?;
     inter_params.use_authority_key_identifier_extension = true;

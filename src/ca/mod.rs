@@ -8,17 +8,26 @@
 //! TBSCertificate is byte for byte the one that was linted and that the signature verifies, and
 //! audit-logs before and after (tracing target `audit`).
 //!
-//! Profiles: `profiles.md` in the design notes; the `shaken-spc` profile is ATIS-1000080 v005
-//! §6.4.1 (see [`shaken_spc`]).
+//! Profiles (`profiles.md` in the design notes), one file each: [`shaken_spc`] (ATIS-1000080 v005
+//! §6.4.1), [`tn_level`], [`sca`] and [`delegate`]; what they share is in [`build`].
+//!
+//! The CA also enforces what its own issuing certificate allows, whatever the RA asked: a CA
+//! certificate (`sca`) only when the issuer's pathLenConstraint leaves room for one, and, when
+//! the issuer carries a TNAuthList (a subordinate stica running under an SCA), only lists that
+//! list encompasses (RFC 9060 §4).
 
+pub(crate) mod build;
 pub mod crl_signer;
 pub mod csr;
+pub mod delegate;
 pub mod ext;
 pub mod hierarchy;
 pub mod oid;
+pub mod sca;
 pub mod serial;
 pub mod shaken_spc;
 pub mod signer;
+pub mod tn_level;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -31,8 +40,11 @@ use der::Decode;
 use crate::error::{Error, ErrorKind};
 use crate::lint::{self, Finding, LintContext};
 use crate::policy::Policy;
+use crate::policy::inventory::{NumberInventory, encompasses_with_inventory};
+use crate::tnauth::TnAuthList;
+use crate::tnauth::jwtcc::ClaimConstraints;
 
-pub use hierarchy::{HierarchyPaths, init_hierarchy, name_from_file};
+pub use hierarchy::{HierarchyPaths, init_hierarchy, init_hierarchy_with, name_from_file};
 pub use signer::{KeyFileSigner, Signer, SignerError};
 
 use signer::RcgenKey;
@@ -72,6 +84,28 @@ pub enum CaError {
     /// CA configuration (certificate policy, CRL distribution point) is unusable.
     #[error("CA configuration: {0}")]
     Config(String),
+    /// Policy offers `sca`, but the issuing certificate's pathLenConstraint leaves no room for a
+    /// CA certificate below it (RFC 5280 §4.2.1.9): stica refuses to start.
+    #[error(
+        "the issuing certificate {issuer} has pathLenConstraint {have}, but policy offers the `sca` profile with sca_path_len = {sca_path_len}, which needs at least {need}. Fix: remove \"sca\" from [issuance] profiles in policy.toml, or give stica an issuing certificate with pathLen >= {need}; for a development hierarchy, stop stica, move <data-dir>/ca away and start again (a new root and an intermediate with pathLen {need} are created; certificates issued before no longer chain to the new root, so clients must fetch the new ca/root.pem)"
+    )]
+    IssuerPathLenTooSmall {
+        /// the issuing certificate (file or subject)
+        issuer: String,
+        /// its pathLenConstraint
+        have: u8,
+        /// policy `sca_path_len`
+        sca_path_len: u8,
+        /// the pathLen needed
+        need: u8,
+    },
+    /// The issuing certificate does not allow this certificate: a CA certificate where its
+    /// pathLenConstraint is exhausted, or where it is not a CA.
+    #[error("not permitted by the issuing CA: {0}")]
+    NotPermitted(String),
+    /// The TNAuthList is not encompassed by the issuing certificate's TNAuthList (RFC 9060 §4).
+    #[error("outside the issuing CA's scope: {0}")]
+    OutOfScope(String),
     /// The to-be-signed certificate failed lint: nothing was signed.
     #[error("certificate failed lint: {}", lint::summary(.0))]
     Lint(Vec<Finding>),
@@ -92,6 +126,14 @@ impl From<CaError> for Error {
                 format!("CSR public key not acceptable: {detail}"),
             ),
             CaError::BadRequest(detail) => Error::new(ErrorKind::BadCsr, detail),
+            CaError::NotPermitted(detail) => Error::new(
+                ErrorKind::Unauthorized,
+                format!("the issuing CA does not allow this certificate: {detail}"),
+            ),
+            CaError::OutOfScope(detail) => Error::new(
+                ErrorKind::RejectedIdentifier,
+                format!("this CA cannot issue for this TNAuthList: {detail}"),
+            ),
             CaError::Lint(findings) => {
                 for f in &findings {
                     tracing::error!(rule = f.rule, level = ?f.level, detail = %f.detail, "lint finding blocked issuance");
@@ -106,27 +148,64 @@ impl From<CaError> for Error {
     }
 }
 
-/// A certificate profile (profiles.md). Only `shaken-spc` exists so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A certificate profile (profiles.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Profile {
     /// The STI end-entity certificate for one SPC (ATIS-1000080 v005 §6.4.1).
     ShakenSpc,
+    /// An end-entity certificate for the numbers and ranges of a TN-list token.
+    TnLevel,
+    /// A delegating CA certificate (STI-SCA), on a token with `"ca": true`.
+    Sca,
+    /// An enterprise's end-entity certificate for numbers delegated to it (RFC 9060).
+    Delegate,
 }
 
 impl Profile {
-    /// The profile name used in storage, logs and the directory `meta`.
+    /// Every profile.
+    pub const ALL: [Profile; 4] = [
+        Profile::ShakenSpc,
+        Profile::TnLevel,
+        Profile::Sca,
+        Profile::Delegate,
+    ];
+
+    /// The profile name used in storage, logs, policy and the directory `meta`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Profile::ShakenSpc => "shaken-spc",
+            Profile::ShakenSpc => crate::policy::PROFILE_SHAKEN_SPC,
+            Profile::TnLevel => crate::policy::PROFILE_TN_LEVEL,
+            Profile::Sca => crate::policy::PROFILE_SCA,
+            Profile::Delegate => crate::policy::PROFILE_DELEGATE,
         }
     }
 
     /// Parses a profile name.
     pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "shaken-spc" => Some(Profile::ShakenSpc),
-            _ => None,
+        Profile::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
+    /// One line for the directory `meta.profiles`.
+    pub fn description(self) -> &'static str {
+        match self {
+            Profile::ShakenSpc => {
+                "SHAKEN STI end-entity certificate for one SPC (ATIS-1000080 §6.4.1)"
+            }
+            Profile::TnLevel => {
+                "end-entity certificate for the telephone numbers and ranges of a TN-list Authority Token (optionally with the SPC)"
+            }
+            Profile::Sca => {
+                "delegating CA certificate (STI-SCA) for the token's scope; needs an Authority Token with \"ca\": true (RFC 9448, RFC 9060)"
+            }
+            Profile::Delegate => {
+                "enterprise end-entity certificate for numbers delegated by a carrier's certificate (RFC 9060)"
+            }
         }
+    }
+
+    /// True for the CA profile (`sca`).
+    pub fn is_ca(self) -> bool {
+        self == Profile::Sca
     }
 }
 
@@ -155,7 +234,8 @@ pub struct IssuanceRequest {
     /// The subject's DER SubjectPublicKeyInfo (from the CSR).
     pub spki_der: Vec<u8>,
     /// The DER TNAuthorizationList (the order's identifier, DER-equal to the CSR's and the token's),
-    /// copied into the certificate byte for byte; it must be exactly one SHAKEN SPC.
+    /// copied into the certificate byte for byte; its shape must fit the profile (one SHAKEN SPC
+    /// for `shaken-spc`, numbers for `tn-level`, ...).
     pub tnauthlist_der: Vec<u8>,
     /// Subject `O`: the legal name of the service provider (from the account binding).
     pub organization: String,
@@ -163,8 +243,12 @@ pub struct IssuanceRequest {
     pub not_before: i64,
     /// notAfter, unix seconds (capped at the issuing certificate's notAfter).
     pub not_after: i64,
-    /// The ACME account, for the audit log.
+    /// The ACME account, for the audit log; also the account label in the CN of a `tn-level`
+    /// certificate without an SPC.
     pub account_id: String,
+    /// JWT claim constraints (RFC 8226 §8 or RFC 9118, one kind) for a `tn-level` or `delegate`
+    /// certificate; other profiles refuse them.
+    pub claim_constraints: Option<ClaimConstraints>,
 }
 
 /// A certificate that passed lint and may be signed: the token [`Ca::issue`] consumes. Only the
@@ -175,7 +259,7 @@ pub struct Prepared {
     subject_key: SubjectKey,
     serial_hex: String,
     subject: String,
-    spc: String,
+    scope: String,
     account_id: String,
     not_before: i64,
     not_after: i64,
@@ -198,6 +282,10 @@ impl Prepared {
     /// The serial the certificate will carry (lowercase hex).
     pub fn serial_hex(&self) -> &str {
         &self.serial_hex
+    }
+    /// The profile.
+    pub fn profile(&self) -> Profile {
+        self.profile
     }
     /// The subject DN as text.
     pub fn subject(&self) -> &str {
@@ -257,6 +345,13 @@ pub struct Ca {
     certificate_policy: ObjectIdentifier,
     country: String,
     crl_dp_der: Vec<u8>,
+    own_crl_dp_der: Option<Vec<u8>>,
+    issuer_is_ca: bool,
+    issuer_path_len: Option<u8>,
+    issuer_tnauthlist: Option<TnAuthList>,
+    sca_path_len: u8,
+    sca_crl_sign: bool,
+    inventory: Option<Arc<NumberInventory>>,
 }
 
 impl fmt::Debug for Ca {
@@ -333,6 +428,25 @@ impl Ca {
             )));
         }
 
+        let (issuer_is_ca, issuer_path_len) = issuer_basic_constraints(&inter)?;
+        let issuer_tnauthlist = issuer_tnauthlist(&inter)?;
+        let need = policy.required_issuer_path_len();
+        if need > 0 {
+            if !issuer_is_ca {
+                return Err(bad("the issuing certificate is not a CA".into()));
+            }
+            if let Some(have) = issuer_path_len
+                && have < need
+            {
+                return Err(CaError::IssuerPathLenTooSmall {
+                    issuer: subject_cn(&inter),
+                    have,
+                    sca_path_len: issuance_sca_path_len(policy),
+                    need,
+                });
+            }
+        }
+
         let validity = inter.tbs_certificate().validity();
         let issuer_not_before = validity.not_before.to_unix_duration().as_secs() as i64;
         let issuer_not_after = validity.not_after.to_unix_duration().as_secs() as i64;
@@ -353,7 +467,89 @@ impl Ca {
             certificate_policy,
             country: issuance.country.clone(),
             crl_dp_der,
+            own_crl_dp_der: None,
+            issuer_is_ca,
+            issuer_path_len,
+            issuer_tnauthlist,
+            sca_path_len: issuance.sca_path_len,
+            sca_crl_sign: issuance.sca_crl_sign,
+            inventory: None,
         })
+    }
+
+    /// Sets the number inventory ([`crate::policy::inventory`]) that lets an issuing certificate
+    /// listing only an SPC encompass the numbers that SPC holds ([`Ca::check_scope`] and the
+    /// lint's encompassing rule).
+    pub fn with_inventory(mut self, inventory: Arc<NumberInventory>) -> Ca {
+        self.inventory = Some(inventory);
+        self
+    }
+
+    /// Sets the distribution point of this CA's own CRL (`<external-url>/crl`, with the CRL
+    /// signer's name as `cRLIssuer` when the CRL is indirect): what `delegate` certificates name
+    /// (profiles.md). Without it, `delegate` certificates are refused.
+    pub fn with_own_crl(mut self, dp: CrlDistributionPoint) -> Result<Ca, CaError> {
+        if !(dp.url.starts_with("http://") || dp.url.starts_with("https://")) {
+            return Err(CaError::Config(format!(
+                "own CRL distribution point {:?} is not an http(s) URL",
+                dp.url
+            )));
+        }
+        self.own_crl_dp_der = Some(
+            ext::crl_distribution_points(&dp.url, dp.crl_issuer_der.as_deref())
+                .map_err(CaError::Config)?,
+        );
+        Ok(self)
+    }
+
+    /// The issuing certificate's pathLenConstraint (`None`: unconstrained).
+    pub fn issuer_path_len(&self) -> Option<u8> {
+        self.issuer_path_len
+    }
+
+    /// The issuing certificate's TNAuthList, when it carries one (a subordinate stica under an
+    /// SCA); stica's own intermediate carries none (ATIS-1000080 v005).
+    pub fn issuer_tnauthlist(&self) -> Option<&TnAuthList> {
+        self.issuer_tnauthlist.as_ref()
+    }
+
+    /// Refuses `list` when the issuing certificate carries a TNAuthList that does not encompass
+    /// it (RFC 9060 §4, profiles.md "Encompassing"), consulting the number inventory when one is
+    /// set ([`Ca::with_inventory`]): an issuer listing only an SPC encompasses numbers only where
+    /// the inventory says that SPC holds them. The RA asks at newOrder so the client learns early;
+    /// [`Ca::prepare`] asks again, and the lint checks the built certificate a third time.
+    pub fn check_scope(&self, list: &TnAuthList) -> Result<(), CaError> {
+        match &self.issuer_tnauthlist {
+            Some(parent) => encompasses_with_inventory(parent, list, self.inventory.as_deref())
+                .map_err(|e| {
+                    CaError::OutOfScope(format!(
+                        "the issuing certificate's TNAuthList does not encompass the request: {e}"
+                    ))
+                }),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses a CA certificate when the issuing certificate's pathLenConstraint is exhausted
+    /// (RFC 5280 §4.2.1.9): the new CA is one more CA certificate below the issuer, and its own
+    /// pathLen must fit in what is left.
+    fn check_path_len_allows_ca(&self) -> Result<(), CaError> {
+        if !self.issuer_is_ca {
+            return Err(CaError::NotPermitted(
+                "the issuing certificate is not a CA".into(),
+            ));
+        }
+        match self.issuer_path_len {
+            Some(0) => Err(CaError::NotPermitted(
+                "the issuing certificate's pathLenConstraint is 0: no CA certificate may be issued below it".into(),
+            )),
+            Some(have) if self.sca_path_len >= have => Err(CaError::NotPermitted(format!(
+                "the issuing certificate's pathLenConstraint {have} leaves room for pathLen {} at most, policy asks for sca_path_len {}",
+                have - 1,
+                self.sca_path_len
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// The root certificate (DER): the trust anchor for what stica issues.
@@ -395,12 +591,9 @@ impl Ca {
     /// returns the token for [`Ca::issue`]; any error-level finding is [`CaError::Lint`] and
     /// nothing is signed.
     pub fn prepare(&self, req: IssuanceRequest) -> Result<Prepared, CaError> {
-        let Profile::ShakenSpc = req.profile;
         let subject_key = csr::p256_public_key(&req.spki_der).map_err(CaError::BadKey)?;
-        let spc = lint::shaken_spc(&req.tnauthlist_der)
-            .map_err(CaError::BadRequest)?
-            .as_str()
-            .to_string();
+        let list = TnAuthList::from_der(&req.tnauthlist_der)
+            .map_err(|e| CaError::BadRequest(format!("TNAuthList: {e}")))?;
         let not_before = req.not_before.max(self.issuer_not_before);
         let not_after = req.not_after.min(self.issuer_not_after);
         if not_before >= not_after {
@@ -409,11 +602,22 @@ impl Ca {
                 req.not_before, req.not_after, self.issuer_not_before, self.issuer_not_after
             )));
         }
+        if req.profile.is_ca() {
+            self.check_path_len_allows_ca()?;
+        }
+        self.check_scope(&list)?;
+        let crl_dp_der = match req.profile {
+            Profile::Delegate => self.own_crl_dp_der.as_deref().ok_or_else(|| {
+                CaError::Config(
+                    "delegate certificates need this CA's own CRL distribution point".into(),
+                )
+            })?,
+            _ => self.crl_dp_der.as_slice(),
+        };
         let serial = serial::random_serial()
             .map_err(|_| CaError::Signer(SignerError::Sign("system RNG failed".into())))?;
-        let spec = shaken_spc::Spec {
+        let spec = build::Spec {
             serial: &serial,
-            spc: &spc,
             organization: &req.organization,
             country: &self.country,
             not_before,
@@ -421,10 +625,50 @@ impl Ca {
             subject_public_key: &subject_key,
             tnauthlist_der: &req.tnauthlist_der,
             certificate_policy: self.certificate_policy,
-            crl_dp_der: &self.crl_dp_der,
+            crl_dp_der,
         };
-        let params = shaken_spc::params(&spec)?;
-        let subject = shaken_spc::subject_text(&spec);
+        let claim_constraints: Vec<rcgen::CustomExtension> = match (
+            &req.claim_constraints,
+            req.profile,
+        ) {
+            (None, _) => Vec::new(),
+            (Some(cc), Profile::TnLevel | Profile::Delegate) => vec![cc.to_rcgen_extension()],
+            (Some(_), other) => {
+                return Err(CaError::BadRequest(format!(
+                    "JWT claim constraints go on tn-level and delegate certificates only, not {other}"
+                )));
+            }
+        };
+        let params = match req.profile {
+            Profile::ShakenSpc => {
+                let spc = lint::shaken_spc(&req.tnauthlist_der).map_err(CaError::BadRequest)?;
+                shaken_spc::params(&spec, spc.as_str())?
+            }
+            Profile::TnLevel => {
+                let (_, spc) =
+                    lint::tn_level_scope(&req.tnauthlist_der).map_err(CaError::BadRequest)?;
+                tn_level::params(
+                    &spec,
+                    spc.as_ref().map(|s| s.as_str()),
+                    &req.account_id,
+                    claim_constraints,
+                )?
+            }
+            Profile::Sca => {
+                let (_, spc) = lint::sca_scope(&req.tnauthlist_der).map_err(CaError::BadRequest)?;
+                sca::params(
+                    &spec,
+                    spc.as_ref().map(|s| s.as_str()),
+                    self.sca_path_len,
+                    self.sca_crl_sign,
+                )?
+            }
+            Profile::Delegate => {
+                lint::delegate_scope(&req.tnauthlist_der).map_err(CaError::BadRequest)?;
+                delegate::params(&spec, claim_constraints)?
+            }
+        };
+        let subject = subject_text(&params, &self.country, &req.organization);
         let subject_key = SubjectKey(subject_key);
 
         let lint_der = params.signed_by(&subject_key, &self.lint_issuer)?;
@@ -432,6 +676,9 @@ impl Ca {
             profile: req.profile,
             issuer_der: self.issuer_der(),
             certificate_policy: self.certificate_policy,
+            sca_path_len: self.sca_path_len,
+            sca_crl_sign: self.sca_crl_sign,
+            inventory: self.inventory.as_deref(),
         };
         let findings = lint::lint_with(lint_der.der(), &ctx);
         if lint::has_errors(&findings) {
@@ -449,7 +696,7 @@ impl Ca {
             subject_key,
             serial_hex: serial::serial_hex(&serial),
             subject,
-            spc,
+            scope: short(&list.to_string()),
             account_id: req.account_id,
             not_before,
             not_after,
@@ -466,7 +713,7 @@ impl Ca {
             serial = %p.serial_hex,
             profile = %p.profile,
             subject = %p.subject,
-            spc = %p.spc,
+            tnauthlist = %p.scope,
             account = %p.account_id,
             not_before = p.not_before,
             not_after = p.not_after,
@@ -520,6 +767,78 @@ impl Ca {
             not_after: p.not_after,
         })
     }
+}
+
+/// The subject as text for logs, from the built parameters.
+fn subject_text(params: &rcgen::CertificateParams, country: &str, organization: &str) -> String {
+    let cn = params
+        .distinguished_name
+        .get(&rcgen::DnType::CommonName)
+        .and_then(|v| match v {
+            rcgen::DnValue::Utf8String(s) => Some(s.as_str()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    build::subject_text(country, organization, cn)
+}
+
+/// A long text (a TNAuthList of many entries) cut for logs and problem details.
+fn short(text: &str) -> String {
+    const MAX: usize = 200;
+    if text.chars().count() <= MAX {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(MAX).collect::<String>())
+    }
+}
+
+/// The issuing certificate's basicConstraints: (cA, pathLenConstraint).
+fn issuer_basic_constraints(cert: &x509_cert::Certificate) -> Result<(bool, Option<u8>), CaError> {
+    let ext = cert
+        .tbs_certificate()
+        .extensions()
+        .into_iter()
+        .flatten()
+        .find(|e| e.extn_id == oid::BASIC_CONSTRAINTS);
+    match ext {
+        None => Ok((false, None)),
+        Some(e) => {
+            let bc = x509_cert::ext::pkix::BasicConstraints::from_der(e.extn_value.as_bytes())
+                .map_err(|e| {
+                    CaError::BadHierarchy(format!("issuing certificate basicConstraints: {e}"))
+                })?;
+            Ok((bc.ca, bc.path_len_constraint))
+        }
+    }
+}
+
+/// The issuing certificate's TNAuthList, if any.
+fn issuer_tnauthlist(cert: &x509_cert::Certificate) -> Result<Option<TnAuthList>, CaError> {
+    cert.tbs_certificate()
+        .extensions()
+        .into_iter()
+        .flatten()
+        .find(|e| e.extn_id == oid::TN_AUTH_LIST)
+        .map(|e| {
+            TnAuthList::from_der(e.extn_value.as_bytes())
+                .map_err(|e| CaError::BadHierarchy(format!("issuing certificate TNAuthList: {e}")))
+        })
+        .transpose()
+}
+
+/// The subject CN of a certificate (for messages), or its whole subject.
+fn subject_cn(cert: &x509_cert::Certificate) -> String {
+    cert.tbs_certificate()
+        .subject()
+        .iter()
+        .find(|a| a.oid == oid::AT_COMMON_NAME)
+        .and_then(|a| lint::directory_string(&a.value))
+        .map(|cn| format!("\"{cn}\""))
+        .unwrap_or_else(|| cert.tbs_certificate().subject().to_string())
+}
+
+fn issuance_sca_path_len(policy: &Policy) -> u8 {
+    policy.file.issuance.sca_path_len
 }
 
 /// Length of the DER header (tag + length octets) at the start of `b`, and the content length.

@@ -32,6 +32,12 @@ pub const ANY_POLICY: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.32
 pub const AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
 /// id-pe-TNAuthList (RFC 8226 §9).
 pub const TN_AUTH_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.26");
+/// id-pe-JWTClaimConstraints (RFC 8226 §8).
+pub const JWT_CLAIM_CONSTRAINTS: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.27");
+/// id-pe-eJWTClaimConstraints (RFC 9118 §3).
+pub const ENHANCED_JWT_CLAIM_CONSTRAINTS: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.33");
 /// PKCS#9 extensionRequest attribute (RFC 2985 §5.4.2), where a CSR asks for extensions.
 pub const EXTENSION_REQUEST: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.14");

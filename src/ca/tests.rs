@@ -69,6 +69,7 @@ fn request(spki: Vec<u8>) -> IssuanceRequest {
         not_before: now - 60,
         not_after: now + 30 * 86400,
         account_id: "acct-1".into(),
+        claim_constraints: None,
     }
 }
 
@@ -503,6 +504,9 @@ fn signing_is_audit_logged_before_and_after() {
         .with_ansi(false)
         .finish();
     let issued = tracing::subscriber::with_default(subscriber, || {
+        // Other tests sign on other threads without a subscriber; a callsite first registered
+        // there may have cached "never" before this scoped subscriber existed.
+        tracing::callsite::rebuild_interest_cache();
         ca.issue(ca.prepare(request(p256_spki())).unwrap()).unwrap()
     });
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
@@ -605,4 +609,453 @@ fn ca_and_prepared_can_cross_await_points() {
     send_sync::<Ca>();
     send_sync::<Prepared>();
     send_sync::<CaError>();
+}
+
+// ---- tn-level, sca, delegate ----
+
+const TN_LEVEL: &str = "spc:1234,tn:12155550123,range:12155550100+100";
+const NUMBERS: &str = "tn:12155550123,range:12155550100+100";
+
+fn list(text: &str) -> Vec<u8> {
+    text.parse::<crate::tnauth::TnAuthList>().unwrap().to_der()
+}
+
+fn request_as(profile: Profile, tnauthlist: &str) -> IssuanceRequest {
+    let mut req = request(p256_spki());
+    req.profile = profile;
+    req.tnauthlist_der = list(tnauthlist);
+    req
+}
+
+fn policy_offering(profiles: &[&str]) -> Policy {
+    let mut policy = Policy::default();
+    policy.file.issuance.profiles = profiles.iter().map(|p| p.to_string()).collect();
+    policy
+}
+
+/// A hierarchy whose intermediate allows SCA issuance, and a CA offering every profile.
+fn setup_sca() -> (tempfile::TempDir, Ca) {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(init_hierarchy_with(dir.path(), "stica test", 1).unwrap());
+    let policy = policy_offering(&["shaken-spc", "tn-level", "sca", "delegate"]);
+    let ca = Ca::load(dir.path(), &policy, crl_dp(true))
+        .unwrap()
+        .with_own_crl(CrlDistributionPoint {
+            url: "http://stica.example/crl".into(),
+            crl_issuer_der: None,
+        })
+        .unwrap();
+    (dir, ca)
+}
+
+fn extension_value(der: &[u8], oid: ObjectIdentifier) -> Option<Vec<u8>> {
+    x509_cert::Certificate::from_der(der)
+        .unwrap()
+        .tbs_certificate()
+        .extensions()
+        .into_iter()
+        .flatten()
+        .find(|e| e.extn_id == oid)
+        .map(|e| e.extn_value.as_bytes().to_vec())
+}
+
+#[test]
+fn tn_level_certificate_carries_the_list_byte_for_byte() {
+    let (dir, ca) = setup_sca();
+    for (text, cn) in [
+        (TN_LEVEL, "CN = SHAKEN 1234"),
+        (NUMBERS, "CN = SHAKEN acct-1"),
+    ] {
+        let issued = ca
+            .issue(ca.prepare(request_as(Profile::TnLevel, text)).unwrap())
+            .unwrap();
+        assert_eq!(
+            extension_value(&issued.der, oid::TN_AUTH_LIST).unwrap(),
+            list(text)
+        );
+        let findings = crate::lint::lint_with(
+            &issued.der,
+            &LintContext::new(Profile::TnLevel, ca.issuer_der()),
+        );
+        assert_eq!(findings, vec![], "{text}");
+        let out = openssl_check(dir.path(), &issued.der);
+        assert!(out.contains(cn), "{out}");
+        assert!(out.contains("CA:FALSE") && out.contains("Digital Signature"));
+        assert!(out.contains("URI:https://authenticate-api.iconectiv.com/download/v1/crl"));
+    }
+    // an SPC-only list, two SPCs, or lowercase are not TN-level lists
+    for bad in ["spc:1234", "spc:1234,spc:5678,tn:12155550123"] {
+        let err = ca.prepare(request_as(Profile::TnLevel, bad)).unwrap_err();
+        assert!(matches!(err, CaError::BadRequest(_)), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn sca_certificate_is_a_ca_with_path_len_and_key_cert_sign_and_can_sign_a_delegate() {
+    let (dir, ca) = setup_sca();
+    assert_eq!(ca.issuer_path_len(), Some(1));
+    let issued = ca
+        .issue(ca.prepare(request_as(Profile::Sca, "spc:1234")).unwrap())
+        .unwrap();
+    let mut ctx = LintContext::new(Profile::Sca, ca.issuer_der());
+    ctx.sca_path_len = 0;
+    assert_eq!(crate::lint::lint_with(&issued.der, &ctx), vec![]);
+    let text = openssl_check(dir.path(), &issued.der);
+    for needle in [
+        "Subject: C = US, O = \"Example Telecom, LLC\", CN = \"Example Telecom, LLC SHAKEN SCA 1234\"",
+        "X509v3 Basic Constraints: critical\n                CA:TRUE, pathlen:0",
+        "X509v3 Key Usage: critical\n                Certificate Sign\n",
+        "Policy: 2.16.840.1.114569.1.1.4",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    assert!(contains(
+        &issued.der,
+        &hex::decode("0603551d130101ff040830060101ff020100").unwrap()
+    ));
+    assert!(contains(
+        &issued.der,
+        &hex::decode("0603551d0f0101ff040403020204").unwrap()
+    ));
+
+    // The SCA can sign a delegate that openssl verifies: root -> intermediate -> SCA -> leaf.
+    let sca_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut req = request_as(Profile::Sca, "spc:1234");
+    req.spki_der = rcgen::PublicKeyData::subject_public_key_info(&sca_key);
+    let sca = ca.issue(ca.prepare(req).unwrap()).unwrap();
+    let sca_issuer = rcgen::Issuer::from_ca_cert_der(
+        &rustls::pki_types::CertificateDer::from(sca.der.as_slice()),
+        sca_key,
+    )
+    .unwrap();
+    let leaf_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Enterprise SHAKEN");
+    params.use_authority_key_identifier_extension = true;
+    let leaf = params.signed_by(&leaf_key, &sca_issuer).unwrap();
+    let ca_dir = dir.path().join("ca");
+    std::fs::write(
+        ca_dir.join("chain.pem"),
+        format!(
+            "{}{}",
+            crate::x509::to_pem("CERTIFICATE", &sca.der),
+            std::fs::read_to_string(ca_dir.join("intermediate.pem")).unwrap()
+        ),
+    )
+    .unwrap();
+    std::fs::write(ca_dir.join("delegate.pem"), leaf.pem()).unwrap();
+    let (ok, out) = openssl(
+        &[
+            "verify",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "chain.pem",
+            "delegate.pem",
+        ],
+        &ca_dir,
+    );
+    assert!(ok, "{out}");
+    // ... but not a CA below it (the SCA's pathLen 0)
+    let sub_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut sub = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    sub.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    sub.distinguished_name
+        .push(rcgen::DnType::CommonName, "Sub SHAKEN");
+    let sub = sub.signed_by(&sub_key, &sca_issuer).unwrap();
+    let sub_issuer = rcgen::Issuer::from_ca_cert_der(sub.der(), sub_key).unwrap();
+    let below = params.signed_by(&leaf_key, &sub_issuer).unwrap();
+    std::fs::write(
+        ca_dir.join("chain2.pem"),
+        format!(
+            "{}{}",
+            sub.pem(),
+            std::fs::read_to_string(ca_dir.join("chain.pem")).unwrap()
+        ),
+    )
+    .unwrap();
+    std::fs::write(ca_dir.join("below.pem"), below.pem()).unwrap();
+    let (ok, out) = openssl(
+        &[
+            "verify",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "chain2.pem",
+            "below.pem",
+        ],
+        &ca_dir,
+    );
+    assert!(!ok && out.contains("path length"), "{out}");
+}
+
+#[test]
+fn sca_with_crl_sign_and_deeper_path_len_by_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    init_hierarchy_with(dir.path(), "stica test", 3).unwrap();
+    let mut policy = policy_offering(&["sca"]);
+    policy.file.issuance.sca_path_len = 2;
+    policy.file.issuance.sca_crl_sign = true;
+    let ca = Ca::load(dir.path(), &policy, crl_dp(false)).unwrap();
+    let issued = ca
+        .issue(ca.prepare(request_as(Profile::Sca, NUMBERS)).unwrap())
+        .unwrap();
+    let text = openssl_check(dir.path(), &issued.der);
+    assert!(text.contains("CA:TRUE, pathlen:2"), "{text}");
+    assert!(text.contains("Certificate Sign, CRL Sign"), "{text}");
+    assert!(
+        text.contains("SHAKEN SCA\n") || text.contains("SHAKEN SCA\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn sca_needs_room_in_the_issuer_path_len() {
+    // pathLen 0 hierarchy: a policy offering sca refuses to load, saying how to fix it
+    let dir = tempfile::tempdir().unwrap();
+    init_hierarchy(dir.path(), "stica test").unwrap();
+    let err = Ca::load(
+        dir.path(),
+        &policy_offering(&["shaken-spc", "sca"]),
+        crl_dp(true),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CaError::IssuerPathLenTooSmall {
+                have: 0,
+                need: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("pathLenConstraint 0") && text.contains("move <data-dir>/ca away"),
+        "{text}"
+    );
+    // sca_path_len 1 needs pathLen 2
+    let dir1 = tempfile::tempdir().unwrap();
+    init_hierarchy_with(dir1.path(), "stica test", 1).unwrap();
+    let mut policy = policy_offering(&["sca"]);
+    policy.file.issuance.sca_path_len = 1;
+    assert!(matches!(
+        Ca::load(dir1.path(), &policy, crl_dp(true)),
+        Err(CaError::IssuerPathLenTooSmall {
+            have: 1,
+            need: 2,
+            ..
+        })
+    ));
+
+    // without sca in policy the CA loads, and still refuses a CA certificate: nothing is signed
+    let paths = HierarchyPaths::new(dir.path());
+    let counting = Arc::new(Counting {
+        inner: KeyFileSigner::load(&paths.intermediate_key).unwrap(),
+        count: AtomicUsize::new(0),
+    });
+    let ca = Ca::with_signer(
+        hierarchy::read_cert(&paths.root_cert).unwrap(),
+        hierarchy::read_cert(&paths.intermediate_cert).unwrap(),
+        counting.clone(),
+        &Policy::default(),
+        crl_dp(true),
+    )
+    .unwrap();
+    let err = ca
+        .prepare(request_as(Profile::Sca, "spc:1234"))
+        .unwrap_err();
+    assert!(matches!(err, CaError::NotPermitted(_)), "{err}");
+    assert_eq!(Error::from(err).kind, ErrorKind::Unauthorized);
+    assert_eq!(counting.count.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn delegate_names_the_own_crl_and_numbers_only() {
+    let (dir, ca) = setup_sca();
+    let issued = ca
+        .issue(ca.prepare(request_as(Profile::Delegate, NUMBERS)).unwrap())
+        .unwrap();
+    assert_eq!(
+        crate::lint::lint_with(
+            &issued.der,
+            &LintContext::new(Profile::Delegate, ca.issuer_der())
+        ),
+        vec![]
+    );
+    let text = openssl_check(dir.path(), &issued.der);
+    assert!(text.contains("URI:http://stica.example/crl"), "{text}");
+    assert!(!text.contains("iconectiv"), "{text}");
+    assert!(
+        text.contains("CN = \"Example Telecom, LLC SHAKEN\""),
+        "{text}"
+    );
+    let err = ca
+        .prepare(request_as(Profile::Delegate, TN_LEVEL))
+        .unwrap_err();
+    assert!(matches!(err, CaError::BadRequest(_)), "{err}");
+    // without the own CRL configured, delegates are refused
+    let (_dir, plain) = setup();
+    assert!(matches!(
+        plain.prepare(request_as(Profile::Delegate, NUMBERS)),
+        Err(CaError::Config(_))
+    ));
+    assert!(
+        plain
+            .with_own_crl(CrlDistributionPoint {
+                url: "ftp://x/crl".into(),
+                crl_issuer_der: None
+            })
+            .is_err()
+    );
+}
+
+/// A CA whose issuing certificate is an SCA-like CA carrying `scope` (a subordinate stica).
+fn subordinate(scope: &str, path_len: Option<u8>) -> Ca {
+    let root_key = Arc::new(KeyFileSigner::generate().unwrap());
+    let sca_key = Arc::new(KeyFileSigner::generate().unwrap());
+    let mut rp = rcgen::CertificateParams::default();
+    rp.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    rp.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+    rp.distinguished_name = shaken_spc::subject("US", "Root", "Test SHAKEN ROOT").unwrap();
+    rp.key_identifier_method =
+        rcgen::KeyIdMethod::PreSpecified(ext::key_identifier(root_key.public_key()));
+    let root = rp.self_signed(&signer::RcgenKey(root_key.clone())).unwrap();
+    let mut sp = rcgen::CertificateParams::default();
+    sp.is_ca = rcgen::IsCa::Ca(match path_len {
+        Some(n) => rcgen::BasicConstraints::Constrained(n),
+        None => rcgen::BasicConstraints::Unconstrained,
+    });
+    sp.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+    sp.distinguished_name =
+        shaken_spc::subject("US", "Carrier", "Carrier SHAKEN SCA 1234").unwrap();
+    sp.key_identifier_method =
+        rcgen::KeyIdMethod::PreSpecified(ext::key_identifier(sca_key.public_key()));
+    sp.use_authority_key_identifier_extension = true;
+    sp.custom_extensions = vec![ext::custom(&oid::TN_AUTH_LIST, false, list(scope))];
+    let root_issuer =
+        rcgen::Issuer::from_ca_cert_der(root.der(), signer::RcgenKey(root_key)).unwrap();
+    let sca = sp
+        .signed_by(&signer::RcgenKey(sca_key.clone()), &root_issuer)
+        .unwrap();
+    Ca::with_signer(
+        root.der().to_vec(),
+        sca.der().to_vec(),
+        sca_key,
+        &Policy::default(),
+        crl_dp(false),
+    )
+    .unwrap()
+    .with_own_crl(CrlDistributionPoint {
+        url: "http://carrier.example/crl".into(),
+        crl_issuer_der: None,
+    })
+    .unwrap()
+}
+
+#[test]
+fn an_issuer_with_a_tnauthlist_bounds_what_is_issued() {
+    let ca = subordinate("range:12155550000+1000", Some(0));
+    assert_eq!(ca.issuer_path_len(), Some(0));
+    assert!(ca.issuer_tnauthlist().is_some());
+    // inside: issued, and the lint's encompassing rule agrees
+    let inside = ca
+        .issue(ca.prepare(request_as(Profile::Delegate, NUMBERS)).unwrap())
+        .unwrap();
+    assert_eq!(
+        crate::lint::lint_with(
+            &inside.der,
+            &LintContext::new(Profile::Delegate, ca.issuer_der())
+        ),
+        vec![]
+    );
+    // one number outside, a range over the edge, an SPC the issuer does not name: refused
+    for outside in [
+        "tn:12155551000",
+        "range:12155550990+20",
+        "spc:1234,tn:12155550123",
+    ] {
+        let l: crate::tnauth::TnAuthList = outside.parse().unwrap();
+        let err = ca.check_scope(&l).unwrap_err();
+        assert!(matches!(err, CaError::OutOfScope(_)), "{outside}");
+        let profile = if outside.starts_with("spc") {
+            Profile::TnLevel
+        } else {
+            Profile::Delegate
+        };
+        let err = ca.prepare(request_as(profile, outside)).unwrap_err();
+        assert!(matches!(err, CaError::OutOfScope(_)), "{outside}: {err}");
+        assert_eq!(Error::from(err).kind, ErrorKind::RejectedIdentifier);
+    }
+    // pathLen 0 on the issuing SCA: no CA below it
+    let err = ca.prepare(request_as(Profile::Sca, NUMBERS)).unwrap_err();
+    assert!(matches!(err, CaError::NotPermitted(_)), "{err}");
+    // an SPC-only issuer does not cover numbers (no inventory)
+    let spc_only = subordinate("spc:1234", None);
+    assert!(matches!(
+        spc_only.prepare(request_as(Profile::Delegate, NUMBERS)),
+        Err(CaError::OutOfScope(_))
+    ));
+    spc_only
+        .issue(
+            spc_only
+                .prepare(request_as(Profile::Sca, "spc:1234"))
+                .unwrap(),
+        )
+        .unwrap();
+    // ... unless the number inventory says the SPC holds them
+    let inv =
+        crate::policy::inventory::NumberInventory::from_csv("1234,12155550000,1000\n".as_bytes())
+            .unwrap();
+    let with_inv = subordinate("spc:1234", None).with_inventory(Arc::new(inv));
+    let issued = with_inv
+        .issue(
+            with_inv
+                .prepare(request_as(Profile::Delegate, NUMBERS))
+                .unwrap(),
+        )
+        .unwrap();
+    assert!(contains(&issued.der, &list(NUMBERS)));
+    let err = with_inv
+        .prepare(request_as(Profile::Delegate, "tn:12155551000"))
+        .unwrap_err();
+    assert!(err.to_string().contains("12155551000"), "{err}");
+}
+
+#[test]
+fn claim_constraints_go_on_tn_level_and_delegate_only() {
+    use crate::tnauth::jwtcc::{ClaimConstraints, ClaimName, EnhancedJwtClaimConstraints};
+    let (dir, ca) = setup_sca();
+    let cc = ClaimConstraints::Enhanced(
+        EnhancedJwtClaimConstraints::new(vec![], vec![], vec![ClaimName::new("rcd").unwrap()])
+            .unwrap(),
+    );
+    for (profile, text) in [(Profile::TnLevel, TN_LEVEL), (Profile::Delegate, NUMBERS)] {
+        let mut req = request_as(profile, text);
+        req.claim_constraints = Some(cc.clone());
+        let issued = ca.issue(ca.prepare(req).unwrap()).unwrap();
+        assert_eq!(
+            extension_value(&issued.der, oid::ENHANCED_JWT_CLAIM_CONSTRAINTS).unwrap(),
+            cc.to_der()
+        );
+        assert_eq!(
+            extension_value(&issued.der, oid::JWT_CLAIM_CONSTRAINTS),
+            None
+        );
+        let dump = openssl_check(dir.path(), &issued.der);
+        assert!(dump.contains("1.3.6.1.5.5.7.1.33:"), "{dump}");
+        assert!(!dump.contains("1.3.6.1.5.5.7.1.33: critical"), "{dump}");
+    }
+    for (profile, text) in [(Profile::ShakenSpc, "spc:1234"), (Profile::Sca, "spc:1234")] {
+        let mut req = request_as(profile, text);
+        req.claim_constraints = Some(cc.clone());
+        assert!(
+            matches!(ca.prepare(req), Err(CaError::BadRequest(_))),
+            "{profile}"
+        );
+    }
 }

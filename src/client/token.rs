@@ -109,9 +109,10 @@ pub enum TokenError {
         /// file, command or URL
         origin: String,
     },
-    /// The token authority API issues SPC tokens only.
+    /// The token authority API is called per SPC account: the list must name exactly one SPC
+    /// (alone, or with the numbers of a TN-list token).
     #[error(
-        "the token authority API issues SPC tokens: the TNAuthList must be a single SPC, not {0}"
+        "the token authority API issues tokens per SPC account: the TNAuthList must name exactly one SPC (alone, or with telephone numbers and ranges), not {0}"
     )]
     NotSingleSpc(String),
     /// The token authority could not be reached.
@@ -212,9 +213,11 @@ async fn request_from_authority(
     tnauthlist: &TnAuthList,
     account_jwk: &PublicJwk,
 ) -> Result<String, TokenError> {
-    let spc = tnauthlist
-        .single_spc()
-        .ok_or_else(|| TokenError::NotSingleSpc(tnauthlist.to_string()))?;
+    let mut spcs = tnauthlist.spcs();
+    let spc = match (spcs.next(), spcs.next()) {
+        (Some(spc), None) => spc,
+        _ => return Err(TokenError::NotSingleSpc(tnauthlist.to_string())),
+    };
     let base = base_url.trim_end_matches('/');
 
     let login_url = format!("{base}/api/v1/auth/login");
@@ -568,6 +571,15 @@ mod tests {
         };
         let err = right.fetch(&http, &numbers, &jwk()).await;
         assert!(matches!(err, Err(TokenError::NotSingleSpc(_))), "{err:?}");
+        // A TN-list token for the SPC's account (the dev user may ask for TN lists).
+        let with_spc: TnAuthList = "spc:1234,tn:12155550123"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let token = right
+            .fetch(&http, &with_spc, &jwk())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(token.split('.').count(), 3);
         server.abort();
     }
 

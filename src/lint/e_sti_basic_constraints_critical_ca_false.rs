@@ -7,14 +7,14 @@
 use der::Decode;
 use x509_cert::ext::pkix::BasicConstraints;
 
-use super::{Cert, Level, Rule, sti_end_entity};
+use super::{Cert, Level, Rule, end_entity};
 use crate::ca::oid;
 
 pub(crate) const RULE: Rule = Rule {
     name: "e_sti_basic_constraints_critical_ca_false",
     citation: "ATIS-1000080 v005 §6.4.1; RFC 5280 §4.2.1.9",
     level: Level::Error,
-    applies: sti_end_entity,
+    applies: end_entity,
     check,
 };
 

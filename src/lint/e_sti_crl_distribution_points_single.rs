@@ -9,14 +9,14 @@ use der::Decode;
 use x509_cert::ext::pkix::CrlDistributionPoints;
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 
-use super::{Cert, Level, Rule, sti_end_entity};
+use super::{Cert, Level, Rule, any_profile};
 use crate::ca::oid;
 
 pub(crate) const RULE: Rule = Rule {
     name: "e_sti_crl_distribution_points_single",
     citation: "ATIS-1000080 v005 §6.4.1; RFC 5280 §4.2.1.13",
     level: Level::Error,
-    applies: sti_end_entity,
+    applies: any_profile,
     check,
 };
 

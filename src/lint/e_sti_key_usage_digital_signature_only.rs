@@ -6,14 +6,14 @@
 //! drops trailing zero bits, so the one DER form is `03 02 07 80`; `03 02 00 80` (seen in a
 //! TransNexus-issued leaf, zlint `e_incorrect_ku_encoding`) is BER.
 
-use super::{Cert, Level, Rule, sti_end_entity};
+use super::{Cert, Level, Rule, end_entity};
 use crate::ca::oid;
 
 pub(crate) const RULE: Rule = Rule {
     name: "e_sti_key_usage_digital_signature_only",
     citation: "ATIS-1000080 v005 §6.4.1; RFC 5280 §4.2.1.3; X.690 §11.2.2",
     level: Level::Error,
-    applies: sti_end_entity,
+    applies: end_entity,
     check,
 };
 

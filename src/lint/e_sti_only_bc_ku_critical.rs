@@ -5,14 +5,14 @@
 //! TNAuthList also makes relying parties that do not know it reject the certificate
 //! (RFC 5280 §4.2; `openssl verify` fails, crates.md).
 
-use super::{Cert, Level, Rule, sti_end_entity};
+use super::{Cert, Level, Rule, any_profile};
 use crate::ca::oid;
 
 pub(crate) const RULE: Rule = Rule {
     name: "e_sti_only_bc_ku_critical",
     citation: "ATIS-1000080 v005 §6.4.1; RFC 5280 §4.2",
     level: Level::Error,
-    applies: sti_end_entity,
+    applies: any_profile,
     check,
 };
 

@@ -5,13 +5,13 @@
 //! Forum ballot 164: at least 64 bits of CSPRNG output (standards.md §3.2). Entropy cannot be
 //! measured; length is the checkable part (zlint does the same).
 
-use super::{Cert, Level, Rule, sti_end_entity};
+use super::{Cert, Level, Rule, any_profile};
 
 pub(crate) const RULE: Rule = Rule {
     name: "e_sti_serial_positive_64_bits",
     citation: "RFC 5280 §4.1.2.2; ATIS-1000080 v005 §6.4.1 (CA/B Forum ballot 164)",
     level: Level::Error,
-    applies: sti_end_entity,
+    applies: any_profile,
     check,
 };
 

@@ -4,14 +4,14 @@
 //! ATIS-1000080 v005 §6.4.1: "ecdsa-with-SHA256" (standards.md §3.2); RFC 5758 §3.2 (parameters
 //! MUST be absent); RFC 5280 §4.1.1.2 (the two fields MUST match).
 
-use super::{Cert, Level, Rule, sti_end_entity};
+use super::{Cert, Level, Rule, any_profile};
 use crate::ca::oid;
 
 pub(crate) const RULE: Rule = Rule {
     name: "e_sti_signature_algorithm_ecdsa_sha256",
     citation: "ATIS-1000080 v005 §6.4.1; RFC 5758 §3.2; RFC 5280 §4.1.1.2",
     level: Level::Error,
-    applies: sti_end_entity,
+    applies: any_profile,
     check,
 };
 

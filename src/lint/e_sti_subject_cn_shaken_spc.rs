@@ -4,14 +4,14 @@
 //! ATIS-1000080 v005 §6.4.1.1 / US SHAKEN CP v1.4 §3.1: the end-entity CN "shall" be `SHAKEN`
 //! followed by a single space and the SPC (standards.md §3.2; zlint `e_sti_subject_cn`).
 
-use super::{Cert, Level, Rule, directory_string, shaken_spc, sti_end_entity};
+use super::{Cert, Level, Rule, directory_string, shaken_spc, shaken_spc_only};
 use crate::ca::oid;
 
 pub(crate) const RULE: Rule = Rule {
     name: "e_sti_subject_cn_shaken_spc",
     citation: "ATIS-1000080 v005 §6.4.1.1; US SHAKEN CP v1.4 §3.1",
     level: Level::Error,
-    applies: sti_end_entity,
+    applies: shaken_spc_only,
     check,
 };
 

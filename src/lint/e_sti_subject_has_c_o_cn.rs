@@ -5,14 +5,14 @@
 //! CN (standards.md §3.2); RFC 5280 Appendix A: countryName is a PrintableString of size 2
 //! (ISO 3166-1 alpha-2).
 
-use super::{Cert, Level, Rule, directory_string, sti_end_entity};
+use super::{Cert, Level, Rule, any_profile, directory_string};
 use crate::ca::oid;
 
 pub(crate) const RULE: Rule = Rule {
     name: "e_sti_subject_has_c_o_cn",
     citation: "ATIS-1000080 v005 §6.4.1.1; US SHAKEN CP v1.4 §3.1; RFC 5280 Appendix A",
     level: Level::Error,
-    applies: sti_end_entity,
+    applies: any_profile,
     check,
 };
 

@@ -7,14 +7,14 @@
 use der::Decode;
 use der::asn1::OctetString;
 
-use super::{Cert, Level, Rule, sti_end_entity};
+use super::{Cert, Level, Rule, any_profile};
 use crate::ca::{ext, oid};
 
 pub(crate) const RULE: Rule = Rule {
     name: "e_sti_subject_key_identifier_sha1",
     citation: "ATIS-1000080 v005 §6.4.1; RFC 5280 §4.2.1.2 method (1)",
     level: Level::Error,
-    applies: sti_end_entity,
+    applies: any_profile,
     check,
 };
 

@@ -6,13 +6,13 @@
 
 use der::Encode;
 
-use super::{Cert, Level, Rule, sti_end_entity};
+use super::{Cert, Level, Rule, any_profile};
 
 pub(crate) const RULE: Rule = Rule {
     name: "e_sti_subject_key_p256",
     citation: "ATIS-1000080 v005 §6.4.1; RFC 5480 §2.1.1, §2.2",
     level: Level::Error,
-    applies: sti_end_entity,
+    applies: any_profile,
     check,
 };
 

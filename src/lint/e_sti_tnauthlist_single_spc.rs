@@ -5,14 +5,14 @@
 //! (no TNs or ranges; standards.md §3.2); RFC 8226 §9 (EXPLICIT tags); non-critical as in every
 //! production certificate (a critical one fails `openssl verify`).
 
-use super::{Cert, Level, Rule, shaken_spc, sti_end_entity};
+use super::{Cert, Level, Rule, shaken_spc, shaken_spc_only};
 use crate::ca::oid;
 
 pub(crate) const RULE: Rule = Rule {
     name: "e_sti_tnauthlist_single_spc",
     citation: "ATIS-1000080 v005 §6.4.1; RFC 8226 §9",
     level: Level::Error,
-    applies: sti_end_entity,
+    applies: shaken_spc_only,
     check,
 };
 

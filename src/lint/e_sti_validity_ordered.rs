@@ -3,13 +3,13 @@
 //! RFC 5280 §4.1.2.5: the validity period is the interval from notBefore through notAfter; an
 //! empty or inverted interval is a certificate no relying party can use.
 
-use super::{Cert, Level, Rule, sti_end_entity};
+use super::{Cert, Level, Rule, any_profile};
 
 pub(crate) const RULE: Rule = Rule {
     name: "e_sti_validity_ordered",
     citation: "RFC 5280 §4.1.2.5",
     level: Level::Error,
-    applies: sti_end_entity,
+    applies: any_profile,
     check,
 };
 

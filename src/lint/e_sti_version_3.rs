@@ -5,13 +5,13 @@
 
 use x509_cert::certificate::Version;
 
-use super::{Cert, Level, Rule, sti_end_entity};
+use super::{Cert, Level, Rule, any_profile};
 
 pub(crate) const RULE: Rule = Rule {
     name: "e_sti_version_3",
     citation: "ATIS-1000080 v005 §6.4.1; RFC 5280 §4.1.2.1",
     level: Level::Error,
-    applies: sti_end_entity,
+    applies: any_profile,
     check,
 };
 

@@ -108,6 +108,36 @@ struct AtcBody {
     #[serde(default)]
     ca: bool,
     fingerprint: String,
+    /// JWT claim constraints for the certificate (base64 DER JWTClaimConstraints), copied into
+    /// the token (a stica extension, see `va::tkauth`).
+    #[serde(default)]
+    jwtcc: Option<String>,
+    /// The same as EnhancedJWTClaimConstraints (RFC 9118); never together with `jwtcc`.
+    #[serde(default)]
+    ejwtcc: Option<String>,
+}
+
+/// The claim constraints a token request asks for.
+fn requested_claim_constraints(
+    atc: &AtcBody,
+) -> Result<Option<crate::tnauth::jwtcc::ClaimConstraints>, ApiError> {
+    use crate::tnauth::jwtcc::{
+        ClaimConstraints, ID_PE_ENHANCED_JWT_CLAIM_CONSTRAINTS, ID_PE_JWT_CLAIM_CONSTRAINTS,
+    };
+    let (member, text, oid) = match (&atc.jwtcc, &atc.ejwtcc) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "atc.jwtcc and atc.ejwtcc together: a certificate carries one kind, never both",
+            ));
+        }
+        (Some(t), None) => ("atc.jwtcc", t, ID_PE_JWT_CLAIM_CONSTRAINTS),
+        (None, Some(t)) => ("atc.ejwtcc", t, ID_PE_ENHANCED_JWT_CLAIM_CONSTRAINTS),
+    };
+    let der = crate::jose::b64::decode_lenient(text)
+        .map_err(|e| ApiError::bad_request(format!("{member}: not base64: {e}")))?;
+    ClaimConstraints::from_extension(&oid, &der)
+        .map_err(|e| ApiError::bad_request(format!("{member}: {e}")))
 }
 
 fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
@@ -192,22 +222,45 @@ async fn token(
     }
     let tnauthlist = TnAuthList::from_identifier_value(&req.atc.tkvalue)
         .map_err(|e| ApiError::bad_request(format!("atc.tkvalue: {e}")))?;
-    if tnauthlist.single_spc() != Some(&spc) {
-        return Err(ApiError::bad_request(format!(
-            "atc.tkvalue must be a TNAuthList holding exactly spc: {spc}"
-        )));
-    }
+    let kind = if tnauthlist.has_numbers() {
+        // A TN-list token (issue 3): numbers and ranges, optionally with this SPC, for users
+        // that users.toml allows (`tn_lists = true`).
+        if !user.tn_lists {
+            tracing::warn!(user = %user.user_id, spc = %spc, "dev token authority: TN lists not allowed");
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "user is not authorized for TN-list tokens (users.toml: tn_lists = true); send a TNAuthList holding exactly spc: {spc}"
+                ),
+            ));
+        }
+        if tnauthlist.spcs().any(|s| s != &spc) {
+            return Err(ApiError::bad_request(format!(
+                "atc.tkvalue of a TN-list token may name no SPC other than spc: {spc}"
+            )));
+        }
+        "TN-list"
+    } else {
+        if tnauthlist.single_spc() != Some(&spc) {
+            return Err(ApiError::bad_request(format!(
+                "atc.tkvalue must be a TNAuthList holding exactly spc: {spc}"
+            )));
+        }
+        "SPC"
+    };
+    let claim_constraints = requested_claim_constraints(&req.atc)?;
     let token = pa.mint(&TokenRequest {
         tnauthlist,
         fingerprint: req.atc.fingerprint,
         ca: req.atc.ca,
         ttl_secs: pa.config().token_ttl_secs,
         x5u_or_x5c: pa.default_signer_ref(),
+        claim_constraints,
     })?;
-    tracing::info!(user = %user.user_id, spc = %spc, ca = req.atc.ca, "dev token authority: SPC token issued");
+    tracing::info!(user = %user.user_id, spc = %spc, ca = req.atc.ca, kind, "dev token authority: token issued");
     Ok(axum::Json(json!({
         "status": "success",
-        "message": format!("SPC token for spc: {spc} is created successfully"),
+        "message": format!("{kind} token for spc: {spc} is created successfully"),
         "token": token,
         "crl": pa.crl_url(),
     }))

@@ -45,6 +45,11 @@ pub struct DevPaUser {
     pub password: String,
     /// SPCs this user may obtain tokens for; `"*"` allows every SPC.
     pub spcs: Vec<String>,
+    /// May obtain TN-list tokens (a `tkvalue` listing telephone numbers and ranges, optionally
+    /// with the path's SPC) as an STI-PA does after a delegating SP asked for them. The dev
+    /// authority keeps no number inventory: a user with this flag is trusted for any number.
+    #[serde(default)]
+    pub tn_lists: bool,
 }
 
 impl std::fmt::Debug for DevPaUser {
@@ -53,6 +58,7 @@ impl std::fmt::Debug for DevPaUser {
             .field("user_id", &self.user_id)
             .field("password", &"<redacted>")
             .field("spcs", &self.spcs)
+            .field("tn_lists", &self.tn_lists)
             .finish()
     }
 }
@@ -102,6 +108,7 @@ impl DevPaConfig {
                         user_id: "dev".to_string(),
                         password,
                         spcs: vec![ANY_SPC.to_string()],
+                        tn_lists: true,
                     }],
                     ..Self::default()
                 };
@@ -110,7 +117,7 @@ impl DevPaConfig {
                 let text = format!(
                     "# Accounts of the stica development token authority (STI-PA look-alike).\n\
                      # Log in with POST <base>/api/v1/auth/login {{\"userId\":..,\"password\":..}}.\n\
-                     # spcs = [\"*\"] allows every SPC.\n\n{body}"
+                     # spcs = [\"*\"] allows every SPC; tn_lists = true allows TN-list tokens.\n\n{body}"
                 );
                 pki::write_new_file(path, text.as_bytes(), 0o600)?;
                 Ok(config)
@@ -165,6 +172,7 @@ mod tests {
         assert_eq!(created.users.len(), 1);
         assert_eq!(created.users[0].user_id, "dev");
         assert_eq!(created.users[0].spcs, vec!["*".to_string()]);
+        assert!(created.users[0].tn_lists);
         assert!(created.users[0].password.len() >= 20);
         let again = DevPaConfig::load_or_create(&path).unwrap();
         assert_eq!(created, again);
@@ -197,5 +205,6 @@ mod tests {
         let user = config.authenticate("a", "pw").unwrap();
         assert!(user.may_act_for("1234"));
         assert!(!user.may_act_for("5678"));
+        assert!(!user.tn_lists, "TN lists are off unless users.toml says so");
     }
 }

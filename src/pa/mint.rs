@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use super::PaError;
 use crate::jose::{self, EcSigner, PublicJwk};
 use crate::tnauth::TnAuthList;
+use crate::tnauth::jwtcc::ClaimConstraints;
 
 /// How the token names its signing certificate (RFC 7515 §4.1.5, §4.1.6).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -38,6 +39,10 @@ pub struct TokenRequest {
     pub ttl_secs: u64,
     /// `x5u` or `x5c` in the header.
     pub x5u_or_x5c: SignerRef,
+    /// JWT claim constraints the certificate should carry: written as `atc.jwtcc` (RFC 8226 §8)
+    /// or `atc.ejwtcc` (RFC 9118), base64url DER (a stica extension of the `atc` object, read by
+    /// [`crate::va::tkauth`]).
+    pub claim_constraints: Option<ClaimConstraints>,
 }
 
 impl TokenRequest {
@@ -52,6 +57,7 @@ impl TokenRequest {
             ca,
             ttl_secs,
             x5u_or_x5c: SignerRef::X5u,
+            claim_constraints: None,
         }
     }
 }
@@ -103,7 +109,7 @@ pub(crate) fn mint(
         }
     }
     let jti = uuid::Uuid::new_v4().to_string();
-    let claims = json!({
+    let mut claims = json!({
         "exp": exp,
         "jti": jti,
         "atc": {
@@ -113,6 +119,13 @@ pub(crate) fn mint(
             "fingerprint": fingerprint,
         },
     });
+    if let (Some(cc), Some(atc)) = (&req.claim_constraints, claims["atc"].as_object_mut()) {
+        let member = match cc {
+            ClaimConstraints::Legacy(_) => "jwtcc",
+            ClaimConstraints::Enhanced(_) => "ejwtcc",
+        };
+        atc.insert(member.into(), json!(jose::b64::encode_url(&cc.to_der())));
+    }
     let token = sign_compact(signer.key, header, &claims)?;
     Ok(Minted { token, jti, exp })
 }

@@ -36,6 +36,7 @@ fn request(tnauth_hex: &str) -> TokenRequest {
         ca: false,
         ttl_secs: 600,
         x5u_or_x5c: SignerRef::X5u,
+        claim_constraints: None,
     }
 }
 
@@ -449,7 +450,8 @@ fn restricted_authority(dir: &Path) -> DevTokenAuthority {
     std::fs::write(
         dir.join(USERS_FILE),
         "[[users]]\nuser_id = \"alice\"\npassword = \"s3cret\"\nspcs = [\"1234\"]\n\n\
-         [[users]]\nuser_id = \"root\"\npassword = \"toor\"\nspcs = [\"*\"]\n",
+         [[users]]\nuser_id = \"root\"\npassword = \"toor\"\nspcs = [\"*\"]\n\n\
+         [[users]]\nuser_id = \"carol\"\npassword = \"pw\"\nspcs = [\"1234\"]\ntn_lists = true\n",
     )
     .unwrap();
     DevTokenAuthority::load_or_init(dir, BASE).unwrap()
@@ -641,8 +643,6 @@ async fn http_wrong_spc_and_bad_tkvalue() {
         atc("MAigBhYENzA5Sg"),
         // not base64
         atc("!!not base64!!"),
-        // a TN, not an SPC
-        atc("MA-iDRYLMTIxNTU1NTAxMjM"),
         // bare IA5String instead of a TNAuthList
         atc(&base64::engine::general_purpose::STANDARD.encode(hex::decode("160431323334").unwrap())),
         // wrong tktype
@@ -675,17 +675,20 @@ async fn http_wrong_spc_and_bad_tkvalue() {
         .await;
         assert_error(status, &body, StatusCode::BAD_REQUEST);
     }
-    // A list holding the SPC and a number is not an SPC token request.
-    let spc_and_tn = crate::tnauth::TnAuthList::from_str("spc:1234,tn:12155550123").unwrap();
-    let (status, _, body) = call(
-        &pa,
-        "POST",
-        "/api/v1/account/1234/token",
-        Some(&access),
-        Some(atc(&spc_and_tn.to_identifier_value())),
-    )
-    .await;
-    assert_error(status, &body, StatusCode::BAD_REQUEST);
+    // TN lists (with or without the SPC) need tn_lists in users.toml: alice has not.
+    for list in ["spc:1234,tn:12155550123", "tn:12155550123"] {
+        let list = crate::tnauth::TnAuthList::from_str(list).unwrap();
+        let (status, _, body) = call(
+            &pa,
+            "POST",
+            "/api/v1/account/1234/token",
+            Some(&access),
+            Some(atc(&list.to_identifier_value())),
+        )
+        .await;
+        assert_error(status, &body, StatusCode::FORBIDDEN);
+        assert!(String::from_utf8_lossy(&body).contains("tn_lists"));
+    }
     // RFC 9447's example casing of tktype is tolerated.
     let (status, _, _) = call(
         &pa,
@@ -696,6 +699,95 @@ async fn http_wrong_spc_and_bad_tkvalue() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn http_tn_list_tokens_for_users_allowed_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let pa = restricted_authority(dir.path());
+    let access = login(&pa, "carol", "pw").await;
+    for text in [
+        "tn:12155550123,range:12155550100+100",
+        "spc:1234,tn:12155550123",
+    ] {
+        let list = crate::tnauth::TnAuthList::from_str(text).unwrap();
+        let (status, _, body) = call(
+            &pa,
+            "POST",
+            "/api/v1/account/1234/token",
+            Some(&access),
+            Some(atc(&list.to_identifier_value())),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        let v = json_of(&body);
+        assert_eq!(
+            v["message"],
+            "TN-list token for spc: 1234 is created successfully"
+        );
+        let (_, claims) = verify_token(v["token"].as_str().unwrap(), &pa.signer_der());
+        assert_eq!(
+            b64url_decode(claims["atc"]["tkvalue"].as_str().unwrap()),
+            list.to_der()
+        );
+    }
+    // claim constraints are copied into the token; both kinds at once are refused
+    let list = crate::tnauth::TnAuthList::from_str("tn:12155550123").unwrap();
+    let mut body = atc(&list.to_identifier_value());
+    body["atc"]["ejwtcc"] = json!("MAygCjAIFgZvcmlnAA");
+    let (status, _, resp) = call(
+        &pa,
+        "POST",
+        "/api/v1/account/1234/token",
+        Some(&access),
+        Some(body.clone()),
+    )
+    .await;
+    assert_error(status, &resp, StatusCode::BAD_REQUEST);
+    body["atc"]["ejwtcc"] = json!("MAqgCDAGFgRvcmln");
+    let (status, _, resp) = call(
+        &pa,
+        "POST",
+        "/api/v1/account/1234/token",
+        Some(&access),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&resp));
+    let (_, claims) = verify_token(json_of(&resp)["token"].as_str().unwrap(), &pa.signer_der());
+    assert_eq!(claims["atc"]["ejwtcc"], "MAqgCDAGFgRvcmln");
+    assert!(claims["atc"].get("jwtcc").is_none());
+    body["atc"]["jwtcc"] = json!("MAqgCDAGFgRvcmln");
+    let (status, _, resp) = call(
+        &pa,
+        "POST",
+        "/api/v1/account/1234/token",
+        Some(&access),
+        Some(body),
+    )
+    .await;
+    assert_error(status, &resp, StatusCode::BAD_REQUEST);
+
+    // another SPC in the list, or an SPC the user may not act for: refused
+    let other = crate::tnauth::TnAuthList::from_str("spc:709J,tn:12155550123").unwrap();
+    let (status, _, body) = call(
+        &pa,
+        "POST",
+        "/api/v1/account/1234/token",
+        Some(&access),
+        Some(atc(&other.to_identifier_value())),
+    )
+    .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST);
+    let (status, _, body) = call(
+        &pa,
+        "POST",
+        "/api/v1/account/709J/token",
+        Some(&access),
+        Some(atc(&other.to_identifier_value())),
+    )
+    .await;
+    assert_error(status, &body, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]

@@ -90,6 +90,7 @@ impl Ra {
             ca_grant: valid.ca,
             token_jti: valid.jti,
             token_exp: valid.exp,
+            claim_constraints: valid.claim_constraints,
         })
     }
 }

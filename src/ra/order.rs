@@ -5,6 +5,7 @@ use crate::acme::{
     AuthzStatus, ChallengeStatus, Identifier, NewOrder, OrderStatus, TKAUTH_01, TNAUTHLIST, now,
     parse_rfc3339,
 };
+use crate::ca::Profile;
 use crate::error::{Error, ErrorKind, Result};
 use crate::sa::model::{Account, Authz, CertificateRecord, Challenge, Order};
 use crate::tnauth::TnAuthList;
@@ -58,6 +59,7 @@ impl Ra {
             ca_grant: None,
             token_jti: None,
             token_exp: None,
+            claim_constraints: None,
         };
         let challenge = Challenge {
             id: random_id(),
@@ -94,29 +96,18 @@ impl Ra {
                 format!("the TNAuthList identifier value is not a valid TNAuthorizationList: {e}"),
             )
         })?;
-        let Some(spc) = list.single_spc() else {
-            return Err(Error::new(
-                ErrorKind::RejectedIdentifier,
-                "this CA issues SHAKEN SPC certificates: the TNAuthList must hold exactly one SPC entry (ATIS-1000080 §6.4.1)",
-            ));
-        };
-        if !spc
-            .as_str()
-            .chars()
-            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
-        {
-            return Err(Error::new(
-                ErrorKind::RejectedIdentifier,
-                format!("SPC {:?} is not of the form [0-9A-Z]+", spc.as_str()),
-            ));
-        }
+        self.check_shape(&list)?;
+        self.ca.check_scope(&list).map_err(Error::from)?;
         if let Some(kid) = &account.eab_kid {
             let binding = self.sa.eab(kid).await?.ok_or_else(|| {
                 Error::internal(format!("account {} names missing EAB {kid}", account.id))
             })?;
-            let allowed = binding.spcs.is_empty()
-                || binding.spcs.iter().any(|s| s == "*" || s == spc.as_str());
-            if !allowed {
+            // The binding restricts SPCs; numbers are vouched for by the token authority.
+            let denied = list.spcs().find(|spc| {
+                !(binding.spcs.is_empty()
+                    || binding.spcs.iter().any(|s| s == "*" || s == spc.as_str()))
+            });
+            if let Some(spc) = denied {
                 return Err(Error::new(
                     ErrorKind::RejectedIdentifier,
                     format!(
@@ -127,6 +118,48 @@ impl Ra {
             }
         }
         Ok(list)
+    }
+
+    /// Refuses a TNAuthList that no offered profile can carry (profiles.md): one SPC
+    /// (`shaken-spc`, or `sca` with a `ca: true` token), or telephone numbers and ranges with at
+    /// most one SPC (`tn-level`, or `sca`). Which profile is issued is decided at finalize, from
+    /// the validated token and the CSR.
+    fn check_shape(&self, list: &TnAuthList) -> Result<()> {
+        let offers = |p: Profile| self.policy.offers(p.as_str());
+        let reject = |detail: String| Err(Error::new(ErrorKind::RejectedIdentifier, detail));
+        let mut spcs = list.spcs();
+        let spc = match (spcs.next(), spcs.next()) {
+            (Some(_), Some(_)) => {
+                return reject(
+                    "the TNAuthList names more than one SPC; order one certificate per SPC".into(),
+                );
+            }
+            (spc, _) => spc,
+        };
+        if let Some(spc) = spc
+            && !spc.is_shaken_form()
+        {
+            return reject(format!(
+                "SPC {:?} is not of the form [0-9A-Z]+",
+                spc.as_str()
+            ));
+        }
+        if list.has_numbers() {
+            if offers(Profile::TnLevel) || offers(Profile::Sca) {
+                return Ok(());
+            }
+            return reject(format!(
+                "this CA does not offer TN-level certificates (offered: {}): the TNAuthList must hold exactly one SPC entry (ATIS-1000080 §6.4.1)",
+                self.policy.file.issuance.profiles.join(", ")
+            ));
+        }
+        if offers(Profile::ShakenSpc) || offers(Profile::Sca) {
+            return Ok(());
+        }
+        reject(format!(
+            "this CA does not issue SPC certificates (offered: {}): the TNAuthList must list telephone numbers or ranges",
+            self.policy.file.issuance.profiles.join(", ")
+        ))
     }
 
     /// The account's order, or 404.

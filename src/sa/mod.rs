@@ -589,12 +589,21 @@ impl Storage {
                 ca_grant,
                 token_jti,
                 token_exp,
+                claim_constraints,
             } = outcome
             {
                 update = update
                     .col_expr(authz::Column::CaGrant, Expr::value(*ca_grant))
                     .col_expr(authz::Column::TokenJti, Expr::value(token_jti.clone()))
-                    .col_expr(authz::Column::TokenExp, Expr::value(*token_exp));
+                    .col_expr(authz::Column::TokenExp, Expr::value(*token_exp))
+                    .col_expr(
+                        authz::Column::ClaimConstraints,
+                        Expr::value(
+                            claim_constraints
+                                .as_ref()
+                                .map(model::claim_constraints_to_text),
+                        ),
+                    );
             }
             update.exec(&txn).await?;
             match error {

@@ -9,6 +9,7 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::DbErr;
 
 use crate::acme::{AccountStatus, AuthzStatus, ChallengeStatus, OrderStatus};
+use crate::tnauth::jwtcc::ClaimConstraints;
 
 use super::entity;
 
@@ -107,6 +108,8 @@ pub struct Authz {
     pub token_jti: Option<String>,
     /// That token's `exp`.
     pub token_exp: Option<i64>,
+    /// The JWT claim constraints the token asked for (RFC 8226 §8 / RFC 9118), once validated.
+    pub claim_constraints: Option<ClaimConstraints>,
 }
 
 /// An ACME challenge (RFC 8555 §8; `tkauth-01`, RFC 9447 §3).
@@ -312,6 +315,8 @@ pub enum ChallengeOutcome {
         token_jti: String,
         /// The token's `exp`.
         token_exp: i64,
+        /// The JWT claim constraints the token asked for.
+        claim_constraints: Option<ClaimConstraints>,
     },
     /// Validation failed.
     Invalid {
@@ -441,6 +446,14 @@ impl TryFrom<entity::authz::Model> for Authz {
             ca_grant: m.ca_grant,
             token_jti: m.token_jti,
             token_exp: m.token_exp,
+            claim_constraints: m
+                .claim_constraints
+                .as_deref()
+                .map(|text| {
+                    claim_constraints_from_text(text)
+                        .ok_or_else(|| corrupt("authz claim_constraints", text))
+                })
+                .transpose()?,
         })
     }
 }
@@ -457,6 +470,7 @@ impl From<&Authz> for entity::authz::ActiveModel {
             ca_grant: Set(a.ca_grant),
             token_jti: Set(a.token_jti.clone()),
             token_exp: Set(a.token_exp),
+            claim_constraints: Set(a.claim_constraints.as_ref().map(claim_constraints_to_text)),
         }
     }
 }
@@ -594,4 +608,25 @@ impl From<entity::api_token::Model> for ApiToken {
             created_at: m.created_at,
         }
     }
+}
+
+/// The stored form of claim constraints: `jwtcc:<b64url DER>` or `ejwtcc:<b64url DER>`.
+pub(crate) fn claim_constraints_to_text(c: &ClaimConstraints) -> String {
+    let kind = match c {
+        ClaimConstraints::Legacy(_) => "jwtcc",
+        ClaimConstraints::Enhanced(_) => "ejwtcc",
+    };
+    format!("{kind}:{}", crate::jose::b64::encode_url(&c.to_der()))
+}
+
+/// Reads [`claim_constraints_to_text`]'s form.
+pub(crate) fn claim_constraints_from_text(text: &str) -> Option<ClaimConstraints> {
+    let (kind, b64) = text.split_once(':')?;
+    let der = crate::jose::b64::decode_url(b64).ok()?;
+    let oid = match kind {
+        "jwtcc" => crate::tnauth::jwtcc::ID_PE_JWT_CLAIM_CONSTRAINTS,
+        "ejwtcc" => crate::tnauth::jwtcc::ID_PE_ENHANCED_JWT_CLAIM_CONSTRAINTS,
+        _ => return None,
+    };
+    ClaimConstraints::from_extension(&oid, &der).ok().flatten()
 }

@@ -75,6 +75,7 @@ fn order_set(account_id: &str, created_at: i64) -> (Order, Authz, Challenge) {
         ca_grant: None,
         token_jti: None,
         token_exp: None,
+        claim_constraints: None,
     };
     let challenge = Challenge {
         id: new_id(),
@@ -93,6 +94,7 @@ fn valid() -> ChallengeOutcome {
         ca_grant: false,
         token_jti: "jti-1".to_string(),
         token_exp: 9_999,
+        claim_constraints: None,
     }
 }
 
@@ -605,10 +607,19 @@ async fn valid_challenge_makes_authz_valid_and_order_ready() {
     s.insert_account(&a).await.unwrap();
     let (order, authz, ch) = order_set(&a.id, 1_000);
     s.create_order(&order, &authz, &ch).await.unwrap();
+    let cc = crate::tnauth::jwtcc::ClaimConstraints::Enhanced(
+        crate::tnauth::jwtcc::EnhancedJwtClaimConstraints::new(
+            vec![],
+            vec![],
+            vec![crate::tnauth::jwtcc::ClaimName::new("rcd").unwrap()],
+        )
+        .unwrap(),
+    );
     let grant = ChallengeOutcome::Valid {
         ca_grant: true,
         token_jti: "jti-1".to_string(),
         token_exp: 9_999,
+        claim_constraints: Some(cc.clone()),
     };
     assert!(answer(s, &authz, &ch, &grant).await.unwrap());
 
@@ -620,6 +631,7 @@ async fn valid_challenge_makes_authz_valid_and_order_ready() {
     assert_eq!(z.ca_grant, Some(true));
     assert_eq!(z.token_jti.as_deref(), Some("jti-1"));
     assert_eq!(z.token_exp, Some(9_999));
+    assert_eq!(z.claim_constraints, Some(cc));
     assert_eq!(
         s.order(&order.id).await.unwrap().unwrap().status,
         OrderStatus::Ready

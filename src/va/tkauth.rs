@@ -34,6 +34,7 @@ use crate::error::{Error, ErrorKind};
 use crate::jose::{CompactJws, JoseError, PublicJwk, b64, parse_fingerprint};
 use crate::policy::{AuthorityTokenPolicy, FingerprintForm, Policy};
 use crate::tnauth::TnAuthList;
+use crate::tnauth::jwtcc::ClaimConstraints;
 use crate::va::crl::{self, CrlError, CrlStatus};
 use crate::va::x5u::{FetchError, Fetcher};
 use crate::x509::chain::{ChainError, ParsedCert, verify_chain};
@@ -221,6 +222,9 @@ pub struct ValidatedToken {
     pub chain: Vec<Vec<u8>>,
     /// Which fingerprint form matched the account key.
     pub fingerprint_form: FingerprintForm,
+    /// The JWT claim constraints the token asks the certificate to carry (`atc.jwtcc` or
+    /// `atc.ejwtcc`, a stica extension: see [`read_claim_constraints`]).
+    pub claim_constraints: Option<ClaimConstraints>,
 }
 
 /// The claims, typed.
@@ -232,6 +236,7 @@ struct Claims {
     tkvalue: String,
     fingerprint: String,
     ca: bool,
+    claim_constraints: Option<ClaimConstraints>,
 }
 
 /// Verifies Authority Tokens against the policy and the token-authority trust anchors.
@@ -320,6 +325,7 @@ impl TokenVerifier {
             signer_der: leaf,
             chain: chain.certs,
             fingerprint_form,
+            claim_constraints: claims.claim_constraints,
         })
     }
 
@@ -523,7 +529,38 @@ fn read_claims(claims: &Value) -> Result<Claims, TokenError> {
         tkvalue: atc_string(atc, "tkvalue", "atc.tkvalue")?,
         fingerprint: atc_string(atc, "fingerprint", "atc.fingerprint")?,
         ca,
+        claim_constraints: read_claim_constraints(atc)?,
     })
+}
+
+/// The optional `atc.jwtcc` (DER JWTClaimConstraints, RFC 8226 §8) or `atc.ejwtcc` (DER
+/// EnhancedJWTClaimConstraints, RFC 9118), base64 or base64url: the claim constraints the token
+/// authority asks the certificate to carry. A stica extension of the `atc` object (RFC 9448 §5
+/// defines none; draft-ietf-acme-authority-token-jwtclaimcon uses a separate identifier and token
+/// instead, not implemented): tokens from other authorities simply lack it. Both at once are
+/// refused, as a certificate never carries both (issue 3, item 6).
+fn read_claim_constraints(
+    atc: &Map<String, Value>,
+) -> Result<Option<ClaimConstraints>, TokenError> {
+    use crate::tnauth::jwtcc::{ID_PE_ENHANCED_JWT_CLAIM_CONSTRAINTS, ID_PE_JWT_CLAIM_CONSTRAINTS};
+    let read = |member: &str, claim: &'static str, oid| -> Result<_, TokenError> {
+        let Some(value) = atc.get(member) else {
+            return Ok(None);
+        };
+        let bad = |reason: String| TokenError::InvalidClaim { claim, reason };
+        let text = value.as_str().ok_or_else(|| bad("not a string".into()))?;
+        let der = b64::decode_lenient(text).map_err(|e| bad(format!("not base64: {e}")))?;
+        ClaimConstraints::from_extension(&oid, &der).map_err(|e| bad(e.to_string()))
+    };
+    let legacy = read("jwtcc", "atc.jwtcc", ID_PE_JWT_CLAIM_CONSTRAINTS)?;
+    let enhanced = read("ejwtcc", "atc.ejwtcc", ID_PE_ENHANCED_JWT_CLAIM_CONSTRAINTS)?;
+    match (legacy, enhanced) {
+        (Some(_), Some(_)) => Err(TokenError::InvalidClaim {
+            claim: "atc.jwtcc",
+            reason: "atc.jwtcc and atc.ejwtcc together: a certificate carries one kind of claim constraints, never both".into(),
+        }),
+        (one, other) => Ok(one.or(other)),
+    }
 }
 
 /// A NumericDate (RFC 7519 §2): a JSON number of seconds, fractions dropped.

@@ -14,11 +14,13 @@ use super::AppState;
 pub async fn directory(State(state): State<Arc<AppState>>) -> Json<Directory> {
     let u = &state.urls;
     let file = &state.ra.policy().file;
-    let mut profiles = std::collections::BTreeMap::new();
-    profiles.insert(
-        "shaken-spc".to_string(),
-        "SHAKEN STI end-entity certificate for one SPC (ATIS-1000080 §6.4.1)".to_string(),
-    );
+    // The profiles policy offers (`[issuance] profiles`), as in draft-aaron-acme-profiles; which
+    // one an order gets follows from its token and CSR (docs/issuance-cycle.md).
+    let profiles = crate::ca::Profile::ALL
+        .into_iter()
+        .filter(|p| state.ra.policy().offers(p.as_str()))
+        .map(|p| (p.as_str().to_string(), p.description().to_string()))
+        .collect();
     Json(Directory {
         new_nonce: u.new_nonce(),
         new_account: u.new_account(),

@@ -25,6 +25,9 @@ pub struct Model {
     pub token_jti: Option<String>,
     /// That token's `exp`, unix seconds.
     pub token_exp: Option<i64>,
+    /// The JWT claim constraints the token asked for: `jwtcc:<b64url DER>` or
+    /// `ejwtcc:<b64url DER>` (migration m20261123_200001).
+    pub claim_constraints: Option<String>,
 }
 
 /// No navigations: `sa` joins by hand.

@@ -65,6 +65,7 @@ async fn ready_order(s: &Storage, account: &Account, expires: i64) -> Order {
         ca_grant: None,
         token_jti: None,
         token_exp: None,
+        claim_constraints: None,
     };
     let ch = Challenge {
         id: new_id(),
@@ -80,6 +81,7 @@ async fn ready_order(s: &Storage, account: &Account, expires: i64) -> Order {
         ca_grant: false,
         token_jti: new_id(),
         token_exp: expires,
+        claim_constraints: None,
     };
     assert!(
         s.record_challenge_result(&ch.id, &authz.id, &order.id, &valid, 1_100)

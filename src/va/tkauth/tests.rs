@@ -195,6 +195,48 @@ async fn ca_grant_is_recorded_and_must_be_boolean() {
 }
 
 #[tokio::test]
+async fn claim_constraints_members_are_read_one_kind_only() {
+    use crate::tnauth::jwtcc::ClaimConstraints;
+    let s = Setup::new();
+    // mustInclude { "orig" }, as base64url and as padded standard base64
+    let der = hex::decode("300aa008300616046f726967").unwrap();
+    let url = crate::jose::b64::encode_url(&der);
+    let std = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &der);
+    assert_eq!(s.verify(&s.token()).await.unwrap().claim_constraints, None);
+    let claims = with_claim(s.claims(), &["atc", "jwtcc"], Some(json!(url)));
+    let v = s.verify(&s.sign(s.x5c_header(), &claims)).await.unwrap();
+    assert!(matches!(
+        v.claim_constraints,
+        Some(ClaimConstraints::Legacy(_))
+    ));
+    let claims = with_claim(s.claims(), &["atc", "ejwtcc"], Some(json!(std)));
+    let v = s.verify(&s.sign(s.x5c_header(), &claims)).await.unwrap();
+    assert!(matches!(
+        v.claim_constraints,
+        Some(ClaimConstraints::Enhanced(_))
+    ));
+    // both kinds, not a string, not DER: malformed
+    let both = with_claim(
+        with_claim(s.claims(), &["atc", "jwtcc"], Some(json!(url))),
+        &["atc", "ejwtcc"],
+        Some(json!(url)),
+    );
+    for claims in [
+        both,
+        with_claim(s.claims(), &["atc", "jwtcc"], Some(json!(1))),
+        with_claim(s.claims(), &["atc", "ejwtcc"], Some(json!("MAA"))),
+        with_claim(s.claims(), &["atc", "jwtcc"], Some(json!("!!"))),
+    ] {
+        let err = s
+            .verify(&s.sign(s.x5c_header(), &claims))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, TokenError::InvalidClaim { .. }), "{err}");
+        assert_eq!(err.kind(), ErrorKind::Malformed);
+    }
+}
+
+#[tokio::test]
 async fn bad_signature_is_refused() {
     let s = Setup::new();
     // Signed by a key that is not the certificate's.
