@@ -136,6 +136,10 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
     });
     let mut router = wfe::router(state)
         .merge(status::router(status))
+        .merge(crate::status::ocsp_service::staple_router(
+            &prefix,
+            ocsp.clone(),
+        ))
         .merge(crate::status::ocsp::router_at(&prefix, ocsp));
     if let Some(pa) = &pa {
         router = router.nest(&format!("{prefix}/sti-pa"), pa.router());

@@ -35,7 +35,14 @@ async fn openssl_sees_good_then_revoked_with_the_reason() {
             .json()["status"],
         "valid"
     );
-    let (_, cert) = finalize_and_download(&raw, &order, &list).await;
+    let (valid_order, cert) = finalize_and_download(&raw, &order, &list).await;
+    let serial = valid_order["certificate"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
     let pems: Vec<String> = cert
         .text()
         .split_inclusive("-----END CERTIFICATE-----\n")

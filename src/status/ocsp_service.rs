@@ -126,3 +126,49 @@ pub fn spawn_maintenance(
         }
     });
 }
+
+/// The stapling aid (issue 4 item 5): `GET <prefix>/ocsp-staple/<serial hex>` answers the
+/// certificate's current shared OCSP response (SHA-1 CertID, as RFC 5019 clients ask), so a
+/// carrier can staple status next to its PASSporTs without building OCSP requests. Unknown serials
+/// get 404.
+pub fn staple_router(prefix: &str, responder: Arc<Responder>) -> axum::Router {
+    axum::Router::new()
+        .route(
+            &format!("{prefix}/ocsp-staple/{{serial}}"),
+            axum::routing::get(staple),
+        )
+        .with_state(responder)
+}
+
+async fn staple(
+    axum::extract::State(responder): axum::extract::State<Arc<Responder>>,
+    axum::extract::Path(serial): axum::extract::Path<String>,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    use crate::status::ocsp::{Answer, CacheKey, HashAlg};
+
+    let serial = serial.trim_end_matches(".der").to_ascii_lowercase();
+    let Ok(bytes) = hex::decode(&serial) else {
+        return (StatusCode::BAD_REQUEST, "the serial must be hexadecimal").into_response();
+    };
+    let bytes: Vec<u8> = bytes.into_iter().skip_while(|b| *b == 0).collect();
+    let now = now();
+    let cached =
+        CacheKey::new(0, HashAlg::Sha1, &bytes).and_then(|k| responder.cache().get(&k, now));
+    let presigned = match cached {
+        Some(p) => Some(p),
+        None => match responder.presign(0, HashAlg::Sha1, &bytes, now).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "stapling: signing the OCSP response failed");
+                return (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response();
+            }
+        },
+    };
+    match presigned {
+        Some(p) => crate::status::ocsp::http::answer_response(&Answer::Shared(p), now),
+        None => (StatusCode::NOT_FOUND, "no certificate with this serial").into_response(),
+    }
+}
