@@ -68,6 +68,22 @@ async fn openssl_sees_good_then_revoked_with_the_reason() {
         .unwrap();
     assert!(text.contains("leaf.pem: good"), "{text}");
 
+    // The stapling aid serves the current response by serial.
+    let staple_url = format!("{}/ocsp-staple/{serial}", srv.base);
+    let d = dir.path().to_path_buf();
+    let u = staple_url.clone();
+    let text = tokio::task::spawn_blocking(move || staple(&d, &u))
+        .await
+        .unwrap();
+    assert!(
+        text.contains("leaf.pem: good") && text.contains("Response verify OK"),
+        "{text}"
+    );
+    let missing = reqwest::get(format!("{}/ocsp-staple/0123456789abcdef", srv.base))
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
     let der = stica::x509::pem_certificates(pems[0].as_bytes())
         .unwrap()
         .remove(0);
@@ -101,4 +117,38 @@ async fn openssl_sees_good_then_revoked_with_the_reason() {
         text.contains("leaf.pem: revoked") && text.contains("Response verify OK"),
         "{text}"
     );
+    let d = dir.path().to_path_buf();
+    let text = tokio::task::spawn_blocking(move || staple(&d, &staple_url))
+        .await
+        .unwrap();
+    assert!(text.contains("leaf.pem: revoked"), "{text}");
+}
+
+/// Fetches a stapled response and checks it with `openssl ocsp -respin`.
+fn staple(dir: &std::path::Path, url: &str) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let resp = rt.block_on(async { reqwest::get(url).await.unwrap() });
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/ocsp-response");
+    let body = rt.block_on(resp.bytes()).unwrap();
+    std::fs::write(dir.join("staple.der"), &body).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["ocsp", "-respin"])
+        .arg(dir.join("staple.der"))
+        .arg("-issuer")
+        .arg(dir.join("issuer.pem"))
+        .arg("-cert")
+        .arg(dir.join("leaf.pem"))
+        .arg("-CAfile")
+        .arg(dir.join("root.pem"))
+        .output()
+        .expect("openssl");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
