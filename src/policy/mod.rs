@@ -494,4 +494,16 @@ mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn example_policy_directory_loads() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policy");
+        let policy = Policy::load(&dir).expect("policy/ loads");
+        assert!(policy.file.external_account_required);
+        assert_eq!(policy.token_authorities.len(), 1, "the STI-PA root");
+        assert_eq!(
+            policy.file.authority_token.fingerprint_forms,
+            vec![FingerprintForm::Spki]
+        );
+    }
 }
