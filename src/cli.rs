@@ -27,6 +27,9 @@ pub enum Command {
     /// The development token authority.
     #[command(subcommand)]
     Pa(PaCommand),
+    /// Delegate numbers to an enterprise with your stica-issued certificate (docs/delegation.md).
+    #[command(subcommand)]
+    Delegate(crate::pa::cli::DelegateCommand),
     /// Obtain a certificate over ACME with tkauth-01 (see docs/client.md).
     Client(Box<crate::client::ClientArgs>),
     /// Revoke a certificate as the operator (and everything below it); publishes a new CRL.
@@ -239,6 +242,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Account(cmd) => account(cmd).await,
         Command::Pa(cmd) => pa(cmd).await,
+        Command::Delegate(cmd) => crate::pa::cli::run(cmd),
         Command::Client(args) => crate::client::cli::run(*args).await,
         Command::Revoke(args) => crate::status::cli::revoke(args).await,
         Command::Revocations(cmd) => crate::status::cli::revocations(cmd).await,
@@ -386,7 +390,7 @@ async fn pa(cmd: PaCommand) -> Result<(), String> {
 
 /// The TNAuthList (CLI syntax) of `stica pa token`: `--spc` alone, `--tn`/`--range` (with an
 /// optional `--spc`, written first), or `--tnauthlist`.
-fn token_spec(
+pub(crate) fn token_spec(
     spc: Option<String>,
     tns: &[String],
     ranges: &[String],

@@ -98,7 +98,13 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
     let ca = Ca::load(&cfg.data_dir, &policy, crl_dp)
         .and_then(|ca| ca.with_own_crl(own_crl))
         .map_err(|e| format!("CA ({}): {e}", cfg.data_dir.join("ca").display()))?;
-    let verifier = TokenVerifier::new(&policy, extra_anchors);
+    let ca = match &policy.inventory {
+        Some(inv) => ca.with_inventory(inv.clone()),
+        None => ca,
+    };
+    // Carriers may sign delegation tokens with the certificates this CA issued (issue 3).
+    let verifier = TokenVerifier::new(&policy, extra_anchors)
+        .with_own_hierarchy(ca.root_der().to_vec(), ca.chain_der().to_vec());
     let nonces = NonceKey::load_or_create(cfg.data_dir.join("nonce.key"))
         .map_err(|e| format!("nonce key: {e}"))?;
     let urls = Urls::new(&base);

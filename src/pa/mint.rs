@@ -62,11 +62,11 @@ impl TokenRequest {
     }
 }
 
-/// Where the signer lives: its x5u URL and its chain (signer, root) for x5c.
+/// Where the signer lives: its x5u URL and its chain (signer first) for x5c.
 pub(crate) struct SignerContext<'a> {
     pub key: &'a EcSigner,
     pub x5u: &'a str,
-    pub chain_der: [&'a [u8]; 2],
+    pub chain_der: Vec<&'a [u8]>,
 }
 
 /// A signed token and the claims worth logging.

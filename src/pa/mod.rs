@@ -10,7 +10,9 @@
 //! trust list) lives in memory.
 
 mod api;
+pub mod cli;
 mod config;
+pub mod delegation;
 mod mint;
 mod pki;
 
@@ -296,7 +298,7 @@ impl DevTokenAuthority {
         let signer = mint::SignerContext {
             key: pki.signer_key(),
             x5u: &x5u,
-            chain_der: [pki.signer_der(), pki.root_der()],
+            chain_der: vec![pki.signer_der(), pki.root_der()],
         };
         let minted = mint::mint(&signer, req, now)?;
         tracing::info!(

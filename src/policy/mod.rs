@@ -32,6 +32,9 @@ pub enum PolicyError {
     },
 }
 
+/// The number inventory's file name in a policy directory.
+pub const INVENTORY_FILE: &str = "inventory.csv";
+
 /// The current US SHAKEN certificate policy OID (CP v1.4).
 pub const SHAKEN_CP_V1_4: &str = "2.16.840.1.114569.1.1.4";
 
@@ -252,10 +255,15 @@ pub struct Policy {
     pub file: PolicyFile,
     /// `<policy-dir>/token-authorities/*.pem`, DER
     pub token_authorities: Vec<Vec<u8>>,
+    /// `<policy-dir>/inventory.csv` (`spc,start,count`), when present: which numbers each SPC
+    /// holds, so that a parent listing only an SPC can encompass numbers (profiles.md
+    /// "Encompassing"). Shared, as it may hold millions of blocks.
+    pub inventory: Option<std::sync::Arc<inventory::NumberInventory>>,
 }
 
 impl Policy {
-    /// Loads `<dir>/policy.toml` (optional) and `<dir>/token-authorities/*.pem`.
+    /// Loads `<dir>/policy.toml` (optional), `<dir>/token-authorities/*.pem` and
+    /// `<dir>/inventory.csv` (optional).
     pub fn load(dir: &Path) -> Result<Self, PolicyError> {
         let toml_path = dir.join("policy.toml");
         let file = match std::fs::read_to_string(&toml_path) {
@@ -303,9 +311,22 @@ impl Policy {
                 token_authorities.extend(ders);
             }
         }
+        let inventory_path = dir.join(INVENTORY_FILE);
+        let inventory = if inventory_path.is_file() {
+            let inv = inventory::NumberInventory::load(&inventory_path).map_err(|e| {
+                PolicyError::Invalid {
+                    path: inventory_path.clone(),
+                    message: e.to_string(),
+                }
+            })?;
+            Some(std::sync::Arc::new(inv))
+        } else {
+            None
+        };
         let policy = Self {
             file,
             token_authorities,
+            inventory,
         };
         policy.validate()?;
         Ok(policy)
@@ -415,6 +436,7 @@ mod tests {
                 message: e.to_string(),
             })?,
             token_authorities: Vec::new(),
+            inventory: None,
         };
         policy.validate()?;
         Ok(policy)

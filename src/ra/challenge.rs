@@ -67,6 +67,9 @@ impl Ra {
             .verify(token, &authz.identifier_der, account_key, now)
             .await
             .map_err(|e| Error::new(e.kind(), e.to_string()))?;
+        // Direct delegation: a stica-issued certificate signed it (issue 3); checked before the
+        // token is spent, so a refused delegation token can be fixed and sent again.
+        let parent_serial = self.check_delegator(&valid).await?;
         match self
             .sa
             .record_token_use(&valid.jti, &account.id, valid.exp, now)
@@ -85,12 +88,13 @@ impl Ra {
                 ));
             }
         }
-        tracing::info!(account = %account.id, jti = %valid.jti, ca = valid.ca, form = ?valid.fingerprint_form, "tkauth-01 valid");
+        tracing::info!(account = %account.id, jti = %valid.jti, ca = valid.ca, form = ?valid.fingerprint_form, parent = ?parent_serial, "tkauth-01 valid");
         Ok(ChallengeOutcome::Valid {
             ca_grant: valid.ca,
             token_jti: valid.jti,
             token_exp: valid.exp,
             claim_constraints: valid.claim_constraints,
+            parent_serial,
         })
     }
 }

@@ -8,6 +8,11 @@
 //! order's authorization covers, like a CSR naming other identifiers (RFC 8555 §7.4), and the
 //! client can fix it by sending an end-entity CSR. A `ca: true` token where `sca` is not offered is
 //! `unauthorized`: the token grants what this CA will not issue, and no CSR can fix that.
+//!
+//! A token that a carrier signed with its stica-issued certificate (direct delegation,
+//! [`super::delegation`]) yields a `delegate` certificate (or an `sca` when it says `ca: true`),
+//! whose record names that certificate as its parent; the parent must still be unrevoked when
+//! finalize signs.
 
 use crate::acme::{AuthzStatus, OrderStatus, now};
 use crate::ca::csr::parse_csr;
@@ -59,6 +64,10 @@ impl Ra {
                 "the order's authorization is not valid",
             ));
         }
+        if let Some(parent) = &authz.parent_serial {
+            // Fail closed: a parent revoked since the challenge delegates nothing.
+            self.require_not_revoked(parent).await?;
+        }
         let request = self.check_csr(account, &order, &authz, csr_b64).await?;
         let profile = request.profile;
         // Lint before taking the order: a CSR or policy problem leaves the order `ready`.
@@ -85,6 +94,7 @@ impl Ra {
             not_after: issued.not_after,
             token_jti: authz.token_jti.clone(),
             created_at: now(),
+            parent_serial: authz.parent_serial.clone(),
         };
         if let Err(e) = self.sa.complete_issuance(&order.id, &record).await {
             // Never disclosed, so never valid: the order may be finalized again.
@@ -133,7 +143,8 @@ impl Ra {
             ));
         }
         let list = TnAuthList::from_der(&order.identifier_der).map_err(Error::internal)?;
-        let profile = select_profile(&self.policy, &list, ca_grant, csr.requests_ca)?;
+        let delegated = authz.parent_serial.is_some();
+        let profile = select_profile(&self.policy, &list, ca_grant, csr.requests_ca, delegated)?;
         let claim_constraints = select_claim_constraints(
             profile,
             self.policy.claim_constraints().map_err(Error::internal)?,
@@ -187,13 +198,15 @@ impl Ra {
 }
 
 /// The profile for an order whose identifier is `list`, authorized by a token whose `ca` member
-/// was `ca_grant`, finalized with a CSR that does (`csr_requests_ca`) or does not ask for a CA
-/// certificate. See the module docs for the rules and the problem types.
+/// was `ca_grant` (signed by a stica-issued certificate when `delegated`), finalized with a CSR
+/// that does (`csr_requests_ca`) or does not ask for a CA certificate. See the module docs for
+/// the rules and the problem types.
 pub(crate) fn select_profile(
     policy: &Policy,
     list: &TnAuthList,
     ca_grant: bool,
     csr_requests_ca: bool,
+    delegated: bool,
 ) -> Result<Profile> {
     let offered = |p: Profile| policy.offers(p.as_str());
     if ca_grant {
@@ -211,13 +224,26 @@ pub(crate) fn select_profile(
             "the CSR asks for a CA certificate (basicConstraints cA TRUE), but the Authority Token does not grant one (ca is false or absent); send a CSR without cA TRUE, or order with a ca: true token",
         ));
     }
-    let (profile, what) = if list.single_spc().is_some() {
+    if delegated && !list.has_numbers() {
+        return Err(Error::new(
+            ErrorKind::Unauthorized,
+            "a delegation token must list telephone numbers or ranges: a delegate certificate carries numbers, not only an SPC (profiles.md)",
+        ));
+    }
+    let (profile, what) = if delegated {
+        (Profile::Delegate, "delegate certificates (delegate)")
+    } else if list.single_spc().is_some() {
         (Profile::ShakenSpc, "SPC certificates (shaken-spc)")
     } else {
         (Profile::TnLevel, "TN-level certificates (tn-level)")
     };
     if offered(profile) {
         Ok(profile)
+    } else if delegated {
+        Err(Error::new(
+            ErrorKind::Unauthorized,
+            "this CA does not offer delegate certificates, so it cannot honour a delegation token signed by a carrier's certificate",
+        ))
     } else {
         Err(Error::new(
             ErrorKind::Unauthorized,
@@ -280,24 +306,24 @@ mod tests {
         let spc = list("spc:1234");
         let tns = list("spc:1234,tn:12155550123");
         assert_eq!(
-            select_profile(&all, &spc, false, false).unwrap(),
+            select_profile(&all, &spc, false, false, false).unwrap(),
             Profile::ShakenSpc
         );
         assert_eq!(
-            select_profile(&all, &tns, false, false).unwrap(),
+            select_profile(&all, &tns, false, false, false).unwrap(),
             Profile::TnLevel
         );
         assert_eq!(
-            select_profile(&all, &spc, true, false).unwrap(),
+            select_profile(&all, &spc, true, false, false).unwrap(),
             Profile::Sca
         );
         assert_eq!(
-            select_profile(&all, &tns, true, true).unwrap(),
+            select_profile(&all, &tns, true, true, false).unwrap(),
             Profile::Sca
         );
         // ca: true gets an SCA even when the CSR does not ask (the token then requires it)
         assert_eq!(
-            select_profile(&all, &tns, true, false).unwrap(),
+            select_profile(&all, &tns, true, false, false).unwrap(),
             Profile::Sca
         );
     }
@@ -346,26 +372,61 @@ mod tests {
     }
 
     #[test]
+    fn delegation_tokens_yield_delegate_certificates() {
+        let all = policy(&["shaken-spc", "tn-level", "sca", "delegate"]);
+        let tns = list("tn:12155550123,range:12155550200+10");
+        assert_eq!(
+            select_profile(&all, &tns, false, false, true).unwrap(),
+            Profile::Delegate
+        );
+        // ca: true (already checked against the signer's pathLen) still yields an sca
+        assert_eq!(
+            select_profile(&all, &tns, true, true, true).unwrap(),
+            Profile::Sca
+        );
+        // a CA CSR without ca: true is refused as for any token
+        assert_eq!(
+            select_profile(&all, &tns, false, true, true)
+                .unwrap_err()
+                .kind,
+            ErrorKind::BadCsr
+        );
+        // an SPC alone is no delegate scope
+        let e = select_profile(&all, &list("spc:1234"), false, false, true).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unauthorized);
+        assert!(
+            e.detail.contains("must list telephone numbers"),
+            "{}",
+            e.detail
+        );
+        // a CA that does not offer delegate certificates refuses
+        let no_delegate = policy(&["shaken-spc", "tn-level", "sca"]);
+        let e = select_profile(&no_delegate, &tns, false, false, true).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unauthorized);
+        assert!(e.detail.contains("delegate"), "{}", e.detail);
+    }
+
+    #[test]
     fn mismatches_and_unoffered_profiles_are_refused() {
         let all = policy(&["shaken-spc", "tn-level", "sca"]);
         let spc = list("spc:1234");
         let tns = list("tn:12155550123");
-        let e = select_profile(&all, &spc, false, true).unwrap_err();
+        let e = select_profile(&all, &spc, false, true, false).unwrap_err();
         assert_eq!(e.kind, ErrorKind::BadCsr);
         assert!(e.detail.contains("does not grant"), "{}", e.detail);
         let only_spc = policy(&["shaken-spc"]);
-        let e = select_profile(&only_spc, &spc, true, false).unwrap_err();
+        let e = select_profile(&only_spc, &spc, true, false, false).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Unauthorized);
         assert!(e.detail.contains("ca: true"), "{}", e.detail);
         let only_sca = policy(&["sca"]);
         assert_eq!(
-            select_profile(&only_sca, &tns, false, false)
+            select_profile(&only_sca, &tns, false, false, false)
                 .unwrap_err()
                 .kind,
             ErrorKind::Unauthorized
         );
         assert_eq!(
-            select_profile(&only_sca, &spc, false, false)
+            select_profile(&only_sca, &spc, false, false, false)
                 .unwrap_err()
                 .kind,
             ErrorKind::Unauthorized

@@ -3,6 +3,7 @@
 
 mod account;
 mod challenge;
+mod delegation;
 mod finalize;
 mod order;
 pub mod revoke;

@@ -60,6 +60,7 @@ impl Ra {
             token_jti: None,
             token_exp: None,
             claim_constraints: None,
+            parent_serial: None,
         };
         let challenge = Challenge {
             id: random_id(),
@@ -145,7 +146,7 @@ impl Ra {
             ));
         }
         if list.has_numbers() {
-            if offers(Profile::TnLevel) || offers(Profile::Sca) {
+            if offers(Profile::TnLevel) || offers(Profile::Sca) || offers(Profile::Delegate) {
                 return Ok(());
             }
             return reject(format!(

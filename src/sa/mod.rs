@@ -590,6 +590,7 @@ impl Storage {
                 token_jti,
                 token_exp,
                 claim_constraints,
+                parent_serial,
             } = outcome
             {
                 update = update
@@ -603,6 +604,10 @@ impl Storage {
                                 .as_ref()
                                 .map(model::claim_constraints_to_text),
                         ),
+                    )
+                    .col_expr(
+                        authz::Column::ParentSerial,
+                        Expr::value(parent_serial.clone()),
                     );
             }
             update.exec(&txn).await?;

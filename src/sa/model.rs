@@ -110,6 +110,9 @@ pub struct Authz {
     pub token_exp: Option<i64>,
     /// The JWT claim constraints the token asked for (RFC 8226 §8 / RFC 9118), once validated.
     pub claim_constraints: Option<ClaimConstraints>,
+    /// The serial of the stica-issued certificate that signed the token, when a carrier
+    /// delegated directly (issue 3); its revocation revokes what this authorization yields.
+    pub parent_serial: Option<String>,
 }
 
 /// An ACME challenge (RFC 8555 §8; `tkauth-01`, RFC 9447 §3).
@@ -154,6 +157,9 @@ pub struct CertificateRecord {
     pub token_jti: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
+    /// The certificate whose scope this one was carved from (a delegate's `sca` or TN-level
+    /// parent): revoking the parent revokes this one (RFC 9060 §7).
+    pub parent_serial: Option<String>,
 }
 
 /// A revocation as stored (RFC 5280 §5.3.1 reason code).
@@ -317,6 +323,8 @@ pub enum ChallengeOutcome {
         token_exp: i64,
         /// The JWT claim constraints the token asked for.
         claim_constraints: Option<ClaimConstraints>,
+        /// The stica-issued certificate that signed the token (direct delegation), if any.
+        parent_serial: Option<String>,
     },
     /// Validation failed.
     Invalid {
@@ -454,6 +462,7 @@ impl TryFrom<entity::authz::Model> for Authz {
                         .ok_or_else(|| corrupt("authz claim_constraints", text))
                 })
                 .transpose()?,
+            parent_serial: m.parent_serial,
         })
     }
 }
@@ -471,6 +480,7 @@ impl From<&Authz> for entity::authz::ActiveModel {
             token_jti: Set(a.token_jti.clone()),
             token_exp: Set(a.token_exp),
             claim_constraints: Set(a.claim_constraints.as_ref().map(claim_constraints_to_text)),
+            parent_serial: Set(a.parent_serial.clone()),
         }
     }
 }
@@ -518,6 +528,7 @@ impl From<entity::certificate::Model> for CertificateRecord {
             not_after: m.not_after,
             token_jti: m.token_jti,
             created_at: m.created_at,
+            parent_serial: m.parent_serial,
         }
     }
 }
@@ -539,7 +550,7 @@ impl From<&CertificateRecord> for entity::certificate::ActiveModel {
             revoked_at: NotSet,
             revocation_reason: NotSet,
             revocation_cause: NotSet,
-            parent_serial: NotSet,
+            parent_serial: Set(c.parent_serial.clone()),
         }
     }
 }

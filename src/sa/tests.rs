@@ -76,6 +76,7 @@ fn order_set(account_id: &str, created_at: i64) -> (Order, Authz, Challenge) {
         token_jti: None,
         token_exp: None,
         claim_constraints: None,
+        parent_serial: None,
     };
     let challenge = Challenge {
         id: new_id(),
@@ -95,6 +96,7 @@ fn valid() -> ChallengeOutcome {
         token_jti: "jti-1".to_string(),
         token_exp: 9_999,
         claim_constraints: None,
+        parent_serial: None,
     }
 }
 
@@ -127,6 +129,7 @@ fn cert(order: &Order, serial: &str) -> CertificateRecord {
         not_after: 2_000,
         token_jti: Some("jti-1".to_string()),
         created_at: 1_000,
+        parent_serial: None,
     }
 }
 
@@ -620,6 +623,7 @@ async fn valid_challenge_makes_authz_valid_and_order_ready() {
         token_jti: "jti-1".to_string(),
         token_exp: 9_999,
         claim_constraints: Some(cc.clone()),
+        parent_serial: Some("0a1b".to_string()),
     };
     assert!(answer(s, &authz, &ch, &grant).await.unwrap());
 
@@ -632,6 +636,7 @@ async fn valid_challenge_makes_authz_valid_and_order_ready() {
     assert_eq!(z.token_jti.as_deref(), Some("jti-1"));
     assert_eq!(z.token_exp, Some(9_999));
     assert_eq!(z.claim_constraints, Some(cc));
+    assert_eq!(z.parent_serial.as_deref(), Some("0a1b"));
     assert_eq!(
         s.order(&order.id).await.unwrap().unwrap().status,
         OrderStatus::Ready
@@ -909,8 +914,16 @@ async fn complete_issuance_stores_certificate_and_validates_order() {
     let s = &t.storage;
     let (_, order) = ready_order(s).await;
     assert!(s.begin_finalize(&order.id).await.unwrap());
-    let record = cert(&order, "0a1b2c3d4e5f6071");
+    let mut record = cert(&order, "0a1b2c3d4e5f6071");
+    // The parent (a direct delegation's signer) is stored with it, for the revocation cascade.
+    record.parent_serial = Some("5ca5ca5ca5ca5ca5".to_string());
     s.complete_issuance(&order.id, &record).await.unwrap();
+    let state = s
+        .certificate_state("0a1b2c3d4e5f6071")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.parent_serial.as_deref(), Some("5ca5ca5ca5ca5ca5"));
 
     let done = s.order(&order.id).await.unwrap().unwrap();
     assert_eq!(done.status, OrderStatus::Valid);

@@ -204,6 +204,20 @@ impl From<TokenError> for Error {
     }
 }
 
+/// Who signed a token, by the trust anchor its signer's chain ends at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignerAnchor {
+    /// A configured token authority (the STI-PA, or the development one).
+    TokenAuthority,
+    /// This CA's own root: a carrier signed with a certificate stica issued (direct delegation,
+    /// issue 3). The verifier has checked the chain and the signature only; the RA must check,
+    /// against its own records, that stica issued the signer, that it is not revoked, that its
+    /// profile may delegate, and that its TNAuthList encompasses the token's
+    /// ([`crate::ra`]'s delegation checks). No CRL is fetched for such a signer: stica's own
+    /// database is the authoritative and immediate source of its status.
+    ThisCa,
+}
+
 /// A token that passed every check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidatedToken {
@@ -225,6 +239,8 @@ pub struct ValidatedToken {
     /// The JWT claim constraints the token asks the certificate to carry (`atc.jwtcc` or
     /// `atc.ejwtcc`, a stica extension: see [`read_claim_constraints`]).
     pub claim_constraints: Option<ClaimConstraints>,
+    /// Which kind of anchor the signer chains to.
+    pub anchor: SignerAnchor,
 }
 
 /// The claims, typed.
@@ -242,6 +258,13 @@ struct Claims {
 /// Verifies Authority Tokens against the policy and the token-authority trust anchors.
 pub struct TokenVerifier {
     anchors: Vec<Vec<u8>>,
+    /// This CA's root(s) (DER), for tokens a carrier signed with a stica-issued certificate.
+    own_roots: Vec<Vec<u8>>,
+    /// This CA's intermediates (DER), added to a delegating signer's chain so that a carrier may
+    /// send only its own certificate.
+    own_intermediates: Vec<Vec<u8>>,
+    /// `anchors` then `own_roots`: what chains are built to.
+    all_anchors: Vec<Vec<u8>>,
     rules: AuthorityTokenPolicy,
     fetcher: Arc<Fetcher>,
 }
@@ -259,10 +282,26 @@ impl TokenVerifier {
             }
         }
         Self {
+            all_anchors: anchors.clone(),
             anchors,
+            own_roots: Vec::new(),
+            own_intermediates: Vec::new(),
             rules: policy.file.authority_token.clone(),
             fetcher: Arc::new(Fetcher::new(&policy.file.authority_token)),
         }
+    }
+
+    /// Also accepts tokens signed by certificates that chain to `root` (this CA's root) through
+    /// `intermediates` (this CA's, leaf side first): direct delegation (issue 3), where a
+    /// carrier signs an enterprise's token with its stica-issued `sca` or TN-level certificate.
+    /// Such tokens come back with [`SignerAnchor::ThisCa`] for the RA's further checks.
+    pub fn with_own_hierarchy(mut self, root: Vec<u8>, intermediates: Vec<Vec<u8>>) -> Self {
+        if !self.all_anchors.contains(&root) {
+            self.all_anchors.push(root.clone());
+        }
+        self.own_roots.push(root);
+        self.own_intermediates = intermediates;
+        self
     }
 
     /// The trust anchors (DER).
@@ -291,17 +330,31 @@ impl TokenVerifier {
         let tnauthlist = check_tkvalue(&claims.tkvalue, identifier_der)?;
         let fingerprint_form = self.check_fingerprint(&claims.fingerprint, account_key)?;
 
-        let (leaf, intermediates) = self.signer_chain(&jws, now).await?;
-        let chain = verify_chain(&leaf, &intermediates, &self.anchors, now, skew)
+        let (leaf, mut intermediates) = self.signer_chain(&jws, now).await?;
+        for own in &self.own_intermediates {
+            if !intermediates.contains(own) {
+                intermediates.push(own.clone());
+            }
+        }
+        let chain = verify_chain(&leaf, &intermediates, &self.all_anchors, now, skew)
             .map_err(TokenError::UntrustedSigner)?;
+        let anchor = match chain.certs.last() {
+            Some(a) if self.own_roots.contains(a) && !self.anchors.contains(a) => {
+                SignerAnchor::ThisCa
+            }
+            _ => SignerAnchor::TokenAuthority,
+        };
         let signer =
             ParsedCert::parse(&leaf, "token signer").map_err(TokenError::UntrustedSigner)?;
-        if let Some(ku) = &signer.key_usage
-            && !ku
-                .0
-                .contains(x509_cert::ext::pkix::KeyUsages::DigitalSignature)
-        {
-            return Err(TokenError::SignerKeyUsage);
+        if let Some(ku) = &signer.key_usage {
+            use x509_cert::ext::pkix::KeyUsages;
+            // A delegating `sca` certificate has keyCertSign only (profiles.md): its key vouches
+            // for the numbers it hands down, which is what signing a delegation token does.
+            let usable = ku.0.contains(KeyUsages::DigitalSignature)
+                || (anchor == SignerAnchor::ThisCa && ku.0.contains(KeyUsages::KeyCertSign));
+            if !usable {
+                return Err(TokenError::SignerKeyUsage);
+            }
         }
         let spki = signer
             .cert
@@ -314,8 +367,10 @@ impl TokenVerifier {
             JoseError::UnsupportedAlgorithm(alg) => TokenError::UnsupportedAlg(alg),
             other => TokenError::SignerKey(other.to_string()),
         })?;
-        self.check_revocation(&leaf, &chain.certs, now, skew)
-            .await?;
+        if anchor == SignerAnchor::TokenAuthority {
+            self.check_revocation(&leaf, &chain.certs, now, skew)
+                .await?;
+        }
 
         Ok(ValidatedToken {
             jti: claims.jti,
@@ -326,6 +381,7 @@ impl TokenVerifier {
             chain: chain.certs,
             fingerprint_form,
             claim_constraints: claims.claim_constraints,
+            anchor,
         })
     }
 

@@ -28,6 +28,9 @@ pub struct Model {
     /// The JWT claim constraints the token asked for: `jwtcc:<b64url DER>` or
     /// `ejwtcc:<b64url DER>` (migration m20261123_200001).
     pub claim_constraints: Option<String>,
+    /// The serial (lowercase hex) of the stica-issued certificate that signed the Authority
+    /// Token, when a carrier delegated directly (migration m20261123_300001); NULL otherwise.
+    pub parent_serial: Option<String>,
 }
 
 /// No navigations: `sa` joins by hand.

@@ -66,6 +66,7 @@ async fn ready_order(s: &Storage, account: &Account, expires: i64) -> Order {
         token_jti: None,
         token_exp: None,
         claim_constraints: None,
+        parent_serial: None,
     };
     let ch = Challenge {
         id: new_id(),
@@ -82,6 +83,7 @@ async fn ready_order(s: &Storage, account: &Account, expires: i64) -> Order {
         token_jti: new_id(),
         token_exp: expires,
         claim_constraints: None,
+        parent_serial: None,
     };
     assert!(
         s.record_challenge_result(&ch.id, &authz.id, &order.id, &valid, 1_100)
@@ -106,6 +108,7 @@ async fn issue(s: &Storage, account: &Account, serial: &str, created_at: i64) ->
         not_after: 10_000,
         token_jti: None,
         created_at,
+        parent_serial: None,
     };
     s.complete_issuance(&order.id, &record).await.unwrap();
     record

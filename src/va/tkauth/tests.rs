@@ -1053,3 +1053,82 @@ fn verify_future_is_send_and_verifier_is_sync() {
     let fut = v.verify("a.b.c", SPC_1234, &key, NOW);
     assert_send(&fut);
 }
+
+/// Direct delegation (issue 3): a signer chaining to this CA's own root is accepted and marked
+/// [`SignerAnchor::ThisCa`], with a keyCertSign-only key (an `sca`); the same certificate under
+/// a token-authority anchor keeps the digitalSignature rule, and a CRL it names is not fetched
+/// (the RA reads the status from its own database).
+#[tokio::test]
+async fn signers_under_this_cas_root_are_marked_for_the_ra() {
+    let mut sca = ca_params("Carrier SHAKEN SCA 1234", Some(0));
+    sca.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+    // An unreachable CRL: fetching it would fail and, with require_crl, refuse the token.
+    let mut sca = with_crl_dp(sca, "http://127.0.0.1:9/never.crl");
+    sca.serial_number = Some(rcgen::SerialNumber::from_slice(LEAF_SERIAL));
+    let mut s = Setup::with_leaf(sca);
+    s.policy.file.authority_token.require_crl = true;
+    let own_root = s.h.root.der.clone();
+    let own_inter = s.h.inter.der.clone();
+
+    // Trusted as this CA's hierarchy (no token authority anchor): ThisCa, no CRL fetch.
+    let policy = Policy {
+        token_authorities: vec![],
+        ..s.policy.clone()
+    };
+    let v =
+        TokenVerifier::new(&policy, vec![]).with_own_hierarchy(own_root.clone(), vec![own_inter]);
+    // the carrier may send only its own certificate: the intermediate is known
+    let mut header = s.x5c_header();
+    header.insert(
+        "x5c".into(),
+        json!([base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            &s.h.leaf.der
+        )]),
+    );
+    let token = s.sign(header, &s.claims());
+    let ok = v
+        .verify(&token, SPC_1234, &s.account.public_jwk(), NOW)
+        .await
+        .unwrap();
+    assert_eq!(ok.anchor, SignerAnchor::ThisCa);
+    assert_eq!(ok.signer_der, s.h.leaf.der);
+
+    // The same root as a token authority: a keyCertSign-only signer is refused.
+    let e = s.verify(&s.token()).await.unwrap_err();
+    assert_eq!(e, TokenError::SignerKeyUsage);
+
+    // A root that is both a token authority and this CA's root counts as a token authority.
+    let v = TokenVerifier::new(&s.policy, vec![]).with_own_hierarchy(own_root, vec![]);
+    let e = v
+        .verify(&s.token(), SPC_1234, &s.account.public_jwk(), NOW)
+        .await
+        .unwrap_err();
+    assert_eq!(e, TokenError::SignerKeyUsage);
+}
+
+#[tokio::test]
+async fn token_authority_signers_stay_token_authority_signers_next_to_an_own_root() {
+    let s = Setup::new();
+    let other = hierarchy(leaf_params("Other CA Leaf"));
+    let v = s
+        .verifier()
+        .with_own_hierarchy(other.root.der.clone(), vec![]);
+    let ok = v
+        .verify(&s.token(), SPC_1234, &s.account.public_jwk(), NOW)
+        .await
+        .unwrap();
+    assert_eq!(ok.anchor, SignerAnchor::TokenAuthority);
+    // and a signer chaining to neither is untrusted
+    let stranger = Setup::new();
+    let e = v
+        .verify(
+            &stranger.token(),
+            SPC_1234,
+            &stranger.account.public_jwk(),
+            NOW,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, TokenError::UntrustedSigner(_)), "{e:?}");
+}
