@@ -23,6 +23,7 @@ pub mod delegate;
 pub mod ext;
 pub mod hierarchy;
 pub mod oid;
+pub mod pkcs11;
 pub mod sca;
 pub mod serial;
 pub mod shaken_spc;
