@@ -8,6 +8,10 @@
 //! order's authorization covers, like a CSR naming other identifiers (RFC 8555 §7.4), and the
 //! client can fix it by sending an end-entity CSR. A `ca: true` token where `sca` is not offered is
 //! `unauthorized`: the token grants what this CA will not issue, and no CSR can fix that.
+//!
+//! A subordinate stica (its issuing certificate an imported SCA, `stica ca import`) issues
+//! `delegate` certificates for numbers and ranges (RFC 9060 §4), and refuses a `ca: true` token
+//! with `unauthorized` when the SCA's pathLenConstraint leaves no room for a CA below it.
 
 use crate::acme::{AuthzStatus, OrderStatus, now};
 use crate::ca::csr::parse_csr;
@@ -133,7 +137,12 @@ impl Ra {
             ));
         }
         let list = TnAuthList::from_der(&order.identifier_der).map_err(Error::internal)?;
-        let profile = select_profile(&self.policy, &list, ca_grant, csr.requests_ca)?;
+        let subordinate = self.ca.is_subordinate();
+        if ca_grant && subordinate {
+            // The imported SCA's pathLen bounds CA certificates (RFC 5280 §4.2.1.9): say so first.
+            self.ca.check_path_len_allows_ca()?;
+        }
+        let profile = select_profile(&self.policy, &list, ca_grant, csr.requests_ca, subordinate)?;
         let claim_constraints = select_claim_constraints(
             profile,
             self.policy.claim_constraints().map_err(Error::internal)?,
@@ -188,12 +197,15 @@ impl Ra {
 
 /// The profile for an order whose identifier is `list`, authorized by a token whose `ca` member
 /// was `ca_grant`, finalized with a CSR that does (`csr_requests_ca`) or does not ask for a CA
-/// certificate. See the module docs for the rules and the problem types.
+/// certificate. A `subordinate` CA (its issuing certificate an imported SCA) issues `delegate`
+/// certificates where stica's own hierarchy issues `tn-level` ones (RFC 9060 §4). See the module
+/// docs for the rules and the problem types.
 pub(crate) fn select_profile(
     policy: &Policy,
     list: &TnAuthList,
     ca_grant: bool,
     csr_requests_ca: bool,
+    subordinate: bool,
 ) -> Result<Profile> {
     let offered = |p: Profile| policy.offers(p.as_str());
     if ca_grant {
@@ -211,7 +223,9 @@ pub(crate) fn select_profile(
             "the CSR asks for a CA certificate (basicConstraints cA TRUE), but the Authority Token does not grant one (ca is false or absent); send a CSR without cA TRUE, or order with a ca: true token",
         ));
     }
-    let (profile, what) = if list.single_spc().is_some() {
+    let (profile, what) = if subordinate {
+        (Profile::Delegate, "delegate certificates (delegate)")
+    } else if list.single_spc().is_some() {
         (Profile::ShakenSpc, "SPC certificates (shaken-spc)")
     } else {
         (Profile::TnLevel, "TN-level certificates (tn-level)")
@@ -280,24 +294,24 @@ mod tests {
         let spc = list("spc:1234");
         let tns = list("spc:1234,tn:12155550123");
         assert_eq!(
-            select_profile(&all, &spc, false, false).unwrap(),
+            select_profile(&all, &spc, false, false, false).unwrap(),
             Profile::ShakenSpc
         );
         assert_eq!(
-            select_profile(&all, &tns, false, false).unwrap(),
+            select_profile(&all, &tns, false, false, false).unwrap(),
             Profile::TnLevel
         );
         assert_eq!(
-            select_profile(&all, &spc, true, false).unwrap(),
+            select_profile(&all, &spc, true, false, false).unwrap(),
             Profile::Sca
         );
         assert_eq!(
-            select_profile(&all, &tns, true, true).unwrap(),
+            select_profile(&all, &tns, true, true, false).unwrap(),
             Profile::Sca
         );
         // ca: true gets an SCA even when the CSR does not ask (the token then requires it)
         assert_eq!(
-            select_profile(&all, &tns, true, false).unwrap(),
+            select_profile(&all, &tns, true, false, false).unwrap(),
             Profile::Sca
         );
     }
@@ -346,26 +360,59 @@ mod tests {
     }
 
     #[test]
+    fn a_subordinate_issues_delegates_and_sca_only() {
+        let sub = policy(&["delegate", "sca"]);
+        let tns = list("tn:12155550123");
+        assert_eq!(
+            select_profile(&sub, &tns, false, false, true).unwrap(),
+            Profile::Delegate
+        );
+        assert_eq!(
+            select_profile(&sub, &tns, true, true, true).unwrap(),
+            Profile::Sca
+        );
+        // the CSR still may not ask for more than the token grants
+        let e = select_profile(&sub, &tns, false, true, true).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadCsr);
+        // and delegate must be offered
+        let e = select_profile(&policy(&["sca"]), &tns, false, false, true).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unauthorized);
+        assert!(e.detail.contains("delegate"), "{}", e.detail);
+        // stica's own hierarchy never picks delegate for a TN list
+        assert_eq!(
+            select_profile(
+                &policy(&["tn-level", "delegate"]),
+                &tns,
+                false,
+                false,
+                false
+            )
+            .unwrap(),
+            Profile::TnLevel
+        );
+    }
+
+    #[test]
     fn mismatches_and_unoffered_profiles_are_refused() {
         let all = policy(&["shaken-spc", "tn-level", "sca"]);
         let spc = list("spc:1234");
         let tns = list("tn:12155550123");
-        let e = select_profile(&all, &spc, false, true).unwrap_err();
+        let e = select_profile(&all, &spc, false, true, false).unwrap_err();
         assert_eq!(e.kind, ErrorKind::BadCsr);
         assert!(e.detail.contains("does not grant"), "{}", e.detail);
         let only_spc = policy(&["shaken-spc"]);
-        let e = select_profile(&only_spc, &spc, true, false).unwrap_err();
+        let e = select_profile(&only_spc, &spc, true, false, false).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Unauthorized);
         assert!(e.detail.contains("ca: true"), "{}", e.detail);
         let only_sca = policy(&["sca"]);
         assert_eq!(
-            select_profile(&only_sca, &tns, false, false)
+            select_profile(&only_sca, &tns, false, false, false)
                 .unwrap_err()
                 .kind,
             ErrorKind::Unauthorized
         );
         assert_eq!(
-            select_profile(&only_sca, &spc, false, false)
+            select_profile(&only_sca, &spc, false, false, false)
                 .unwrap_err()
                 .kind,
             ErrorKind::Unauthorized
