@@ -8,6 +8,10 @@
 //! certificates), certificatePolicies anyPolicy (v005 permits it on intermediates), no
 //! TNAuthList. Both: SKI = SHA-1 of the key (RFC 5280 §4.2.1.2 method 1), set explicitly because
 //! rcgen would use truncated SHA-256; C as PrintableString.
+//!
+//! A subordinate stica runs on an imported hierarchy instead (`stica ca import`,
+//! [`crate::ca::subordinate`]): the same `root.pem`, `intermediate.pem` and `intermediate.key`,
+//! plus `chain.pem`, and no `root.key`; nothing here creates or overwrites it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
