@@ -243,6 +243,80 @@ async fn an_imported_sca_issues_delegates_whose_chain_verifies_and_refuses_outsi
     assert!(text.contains("[4] end entity"), "{text}");
     assert_eq!(text.matches("PASS").count(), 5, "{text}");
 
+    // Revocation under the SCA: B's OCSP responder and CRL signer were issued by the SCA. The
+    // operator revokes the delegate on B; OCSP (a nonce: signed for the request, never cached)
+    // says good before and revoked after, and B's CRL, signed by its CRL signer, lists it.
+    let dir = c.path("revocation");
+    std::fs::create_dir_all(&dir).unwrap();
+    let pem = |d: &[u8]| stica::x509::to_pem("CERTIFICATE", d);
+    std::fs::write(dir.join("leaf.pem"), pem(&ders[0])).unwrap();
+    std::fs::write(dir.join("issuer.pem"), pem(&ders[1])).unwrap();
+    std::fs::write(
+        dir.join("other.pem"),
+        format!("{}{}", pem(&ders[1]), pem(&ders[2])),
+    )
+    .unwrap();
+    std::fs::copy(b.root_pem(), dir.join("root.pem")).unwrap();
+    let ocsp = |dir: PathBuf, url: String| async move {
+        tokio::task::spawn_blocking(move || openssl_ocsp(&dir, &url))
+            .await
+            .unwrap()
+    };
+    let text = ocsp(dir.clone(), format!("{}/ocsp", b.base)).await;
+    assert!(
+        text.contains("Response verify OK") && text.contains("leaf.pem: good"),
+        "{text}"
+    );
+    let out = b.run(
+        BIN,
+        &["revoke", "--serial", serial, "--reason", "keyCompromise"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = ocsp(dir.clone(), format!("{}/ocsp", b.base)).await;
+    assert!(
+        text.contains("Response verify OK") && text.contains("leaf.pem: revoked"),
+        "{text}"
+    );
+    let signer = reqwest::get(format!("{}/crl/signer.pem", b.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (ok, out) = acme_tests::openssl_verify(
+        &b.root_pem(),
+        &format!("{signer}{}{}", pem(&ders[1]), pem(&ders[2])),
+    );
+    assert!(ok, "CRL signer under the SCA: {out}");
+    let crl = reqwest::get(format!("{}/crl", b.base))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    std::fs::write(dir.join("crl.der"), &crl).unwrap();
+    std::fs::write(dir.join("signer.pem"), &signer).unwrap();
+    let out = Command::new("openssl")
+        .args([
+            "crl", "-inform", "DER", "-noout", "-text", "-verify", "-CAfile",
+        ])
+        .arg(dir.join("signer.pem"))
+        .arg("-in")
+        .arg(dir.join("crl.der"))
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && text.contains("verify OK"), "{text}");
+    assert!(text.contains(&serial.to_uppercase()), "{text}");
+
     // Outside the SCA's scope: one number off each end, a range over the edge, an SPC.
     for outside in [
         "tn:12155551000",
@@ -297,6 +371,28 @@ async fn an_imported_sca_issues_delegates_whose_chain_verifies_and_refuses_outsi
     let foreign = TestTa::start().await;
     let token = foreign.token(&l, &raw.key.public_jwk());
     assert_eq!(raw.answer(&chall, &token).await.json()["status"], "invalid");
+}
+
+/// `openssl ocsp` for `dir/leaf.pem` issued by `dir/issuer.pem`, the responder certificate's chain
+/// (responder, SCA, intermediate) completed by `dir/other.pem` up to `dir/root.pem`; stdout +
+/// stderr.
+fn openssl_ocsp(dir: &Path, url: &str) -> String {
+    let out = Command::new("openssl")
+        .args(["ocsp", "-issuer"])
+        .arg(dir.join("issuer.pem"))
+        .arg("-cert")
+        .arg(dir.join("leaf.pem"))
+        .args(["-url", url, "-CAfile"])
+        .arg(dir.join("root.pem"))
+        .arg("-verify_other")
+        .arg(dir.join("other.pem"))
+        .output()
+        .expect("openssl");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// Runs `stica serve` on `data` and returns its exit code and stderr when it stops within 60 s

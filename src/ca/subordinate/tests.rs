@@ -270,8 +270,30 @@ fn import_reads_a_sec1_key_and_an_sca_directly_under_the_root() {
     policy.file.issuance.profiles.push("sca".into());
     let ca = load(&data, &policy).unwrap();
     assert_eq!(ca.chain_der(), std::slice::from_ref(&sca.der));
-    // pathLen 1 leaves room for an SCA below it
+    // pathLen 1 leaves room for an SCA below it: sub-delegation, root → SCA → SCA
     ca.check_path_len_allows_ca().unwrap();
+    let sub = ca
+        .issue(
+            ca.prepare(request("range:12155550100+100", Profile::Sca))
+                .unwrap(),
+        )
+        .unwrap();
+    let report = verify_delegation_chain(
+        &[sub.der.clone(), sca.der.clone(), root.der.clone()],
+        std::slice::from_ref(&root.der),
+        crate::acme::now(),
+        None,
+    );
+    assert!(report.is_pass(), "{report}");
+    assert_eq!(
+        report.leaf().map(|l| (l.ca, l.path_len)),
+        Some((true, Some(0)))
+    );
+    // ... but not outside the SCA's scope
+    assert!(matches!(
+        ca.prepare(request("range:12155550990+20", Profile::Sca)),
+        Err(CaError::OutOfScope(_))
+    ));
 }
 
 /// Runs an import that must fail and checks that it wrote nothing.
