@@ -48,6 +48,28 @@ pub enum Command {
     Inventory(InventoryCommand),
     /// Lint a certificate against a profile: the checks stica runs before it signs.
     Lint(LintArgs),
+    /// The CA hierarchy (import an SCA to run as a subordinate delegation CA).
+    #[command(subcommand)]
+    Ca(CaCommand),
+}
+
+/// `stica ca ...`
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Import an SCA certificate, its chain and key into a fresh data directory: `stica serve` on
+    /// it then runs a subordinate delegation CA (RFC 9060) issuing delegate certificates within
+    /// the SCA's TNAuthList (docs/delegation.md).
+    Import {
+        /// The data directory to create the hierarchy in (`<data-dir>/ca` must not hold files).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// PEM chain: the SCA certificate first, then its issuers up to and including the root.
+        #[arg(long)]
+        chain: PathBuf,
+        /// The SCA's private key: PKCS#8 (`PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`) PEM, P-256.
+        #[arg(long)]
+        key: PathBuf,
+    },
 }
 
 /// `stica lint`
@@ -250,6 +272,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Verify(cmd) => verify(cmd),
         Command::Inventory(cmd) => inventory(cmd),
         Command::Lint(args) => lint(args),
+        Command::Ca(cmd) => ca(cmd),
     }
 }
 
@@ -428,6 +451,47 @@ pub(crate) fn token_spec(
         return Err("give --spc, --tn/--range, or --tnauthlist".into());
     }
     Ok(entries.join(","))
+}
+
+fn ca(cmd: CaCommand) -> Result<(), String> {
+    let CaCommand::Import {
+        data_dir,
+        chain,
+        key,
+    } = cmd;
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let imported =
+        crate::ca::subordinate::import(&data_dir, &read(&chain)?, &read(&key)?, crate::acme::now())
+            .map_err(|e| e.to_string())?;
+    let i = &imported.issuing;
+    println!(
+        "imported a subordinate delegation CA into {}",
+        data_dir.join("ca").display()
+    );
+    println!("  issuing certificate: {}", i.subject);
+    println!("  TNAuthList:          {}", i.tnauthlist);
+    println!(
+        "  pathLen:             {}",
+        i.path_len
+            .map_or_else(|| "unconstrained".to_string(), |n| n.to_string())
+    );
+    println!(
+        "  notAfter:            {}",
+        crate::acme::rfc3339(i.not_after)
+    );
+    println!("  root:                {}", imported.root_subject);
+    println!(
+        "  certificates between: {} (chain.pem)",
+        imported.intermediates
+    );
+    for f in &imported.files {
+        println!("  wrote {}", f.display());
+    }
+    println!(
+        "next: stica serve --data-dir {} --policy-dir <dir with [issuance] profiles = [\"delegate\"]>",
+        data_dir.display()
+    );
+    Ok(())
 }
 
 fn lint(args: LintArgs) -> Result<(), String> {

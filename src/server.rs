@@ -53,11 +53,6 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
     {
         tracing::warn!(dir = %cfg.data_dir.join("ca").display(), "created a new development CA hierarchy");
     }
-    if crate::ca::crl_signer::ensure_crl_signer(&cfg.data_dir)
-        .map_err(|e| format!("CRL signer: {e}"))?
-    {
-        tracing::warn!(dir = %cfg.data_dir.join("ca").display(), "created the CRL signer certificate");
-    }
     let pa = if cfg.dev_token_authority {
         let pa =
             DevTokenAuthority::load_or_init(&cfg.data_dir.join("pa"), &format!("{base}/sti-pa"))
@@ -89,15 +84,23 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
             .map_err(|e| format!("CA root: {e}"))?;
         pa.set_trust_list(vec![root]);
     }
+    // The hierarchy is checked before anything is issued under it (a subordinate's imported SCA
+    // included), so a broken one is reported as such rather than as a CRL signer failure.
+    let ca_error =
+        |e: crate::ca::CaError| format!("CA ({}): {e}", cfg.data_dir.join("ca").display());
+    let ca = Ca::load(&cfg.data_dir, &policy, crl_dp).map_err(ca_error)?;
+    if crate::ca::crl_signer::ensure_crl_signer(&cfg.data_dir)
+        .map_err(|e| format!("CRL signer: {e}"))?
+    {
+        tracing::warn!(dir = %cfg.data_dir.join("ca").display(), "created the CRL signer certificate");
+    }
     let sa = Storage::connect(&cfg.database_url())
         .await
         .map_err(|e| format!("database: {e}"))?;
     let crl_signer = CrlSigner::load(&cfg.data_dir).map_err(|e| format!("CRL signer: {e}"))?;
     // `delegate` certificates name this CA's own (indirect) CRL and its signer (profiles.md).
     let own_crl = crl_signer.distribution_point(&Urls::new(&base).crl());
-    let ca = Ca::load(&cfg.data_dir, &policy, crl_dp)
-        .and_then(|ca| ca.with_own_crl(own_crl))
-        .map_err(|e| format!("CA ({}): {e}", cfg.data_dir.join("ca").display()))?;
+    let ca = ca.with_own_crl(own_crl).map_err(ca_error)?;
     let ca = match &policy.inventory {
         Some(inv) => ca.with_inventory(inv.clone()),
         None => ca,

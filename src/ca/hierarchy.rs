@@ -8,6 +8,10 @@
 //! certificates), certificatePolicies anyPolicy (v005 permits it on intermediates), no
 //! TNAuthList. Both: SKI = SHA-1 of the key (RFC 5280 §4.2.1.2 method 1), set explicitly because
 //! rcgen would use truncated SHA-256; C as PrintableString.
+//!
+//! A subordinate stica runs on an imported hierarchy instead (`stica ca import`,
+//! [`crate::ca::subordinate`]): the same `root.pem`, `intermediate.pem` and `intermediate.key`,
+//! plus `chain.pem`, and no `root.key`; nothing here creates or overwrites it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,19 +41,44 @@ pub struct HierarchyPaths {
     pub intermediate_cert: PathBuf,
     /// `intermediate.key` (PKCS#8 PEM, 0600)
     pub intermediate_key: PathBuf,
+    /// `chain.pem`: in an imported (subordinate) hierarchy only, the certificates between the
+    /// issuing certificate (`intermediate.pem`) and the root, issuing side first; it may hold
+    /// none. Its presence marks the hierarchy as imported ([`crate::ca::subordinate`]).
+    pub chain: PathBuf,
 }
 
 impl HierarchyPaths {
     /// The paths for `data_dir`.
     pub fn new(data_dir: &Path) -> Self {
-        let dir = data_dir.join("ca");
+        Self::in_dir(data_dir.join("ca"))
+    }
+
+    /// The same file names in `dir` itself (a staging directory).
+    pub(crate) fn in_dir(dir: PathBuf) -> Self {
         Self {
             root_cert: dir.join("root.pem"),
             root_key: dir.join("root.key"),
             intermediate_cert: dir.join("intermediate.pem"),
             intermediate_key: dir.join("intermediate.key"),
+            chain: dir.join("chain.pem"),
             dir,
         }
+    }
+
+    /// True when the hierarchy was imported with `stica ca import` (a subordinate stica whose
+    /// root key is not here).
+    pub fn is_imported(&self) -> bool {
+        self.chain.exists()
+    }
+
+    /// The files an imported hierarchy consists of.
+    pub(crate) fn imported(&self) -> [&PathBuf; 4] {
+        [
+            &self.root_cert,
+            &self.intermediate_cert,
+            &self.intermediate_key,
+            &self.chain,
+        ]
     }
 
     fn all(&self) -> [&PathBuf; 4] {
@@ -72,13 +101,27 @@ pub fn init_hierarchy(data_dir: &Path, org: &str) -> Result<bool, CaError> {
 /// exist, the intermediate with pathLenConstraint `intermediate_path_len` (1 or more lets it
 /// issue `sca` certificates). Returns `true` when it created them, `false` when all four files
 /// were already there (whatever their pathLen: `Ca::load` checks it against policy); a partial
-/// set is an error (never overwritten).
+/// set is an error (never overwritten). An imported hierarchy (`stica ca import`) is left as it
+/// is: `false` when its files are all there.
 pub fn init_hierarchy_with(
     data_dir: &Path,
     org: &str,
     intermediate_path_len: u8,
 ) -> Result<bool, CaError> {
     let paths = HierarchyPaths::new(data_dir);
+    if paths.is_imported() {
+        // A subordinate hierarchy never has the root key: nothing to create, only to check.
+        let missing: Vec<PathBuf> = paths
+            .imported()
+            .into_iter()
+            .filter(|p| !p.exists())
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            return Err(CaError::PartialHierarchy { missing });
+        }
+        return Ok(false);
+    }
     let missing: Vec<PathBuf> = paths
         .all()
         .into_iter()
@@ -238,7 +281,7 @@ pub fn name_from_file(path: &Path) -> Result<Vec<u8>, CaError> {
 }
 
 /// Creates a public file that must not exist yet.
-fn write_new(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_new(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -249,7 +292,7 @@ fn write_new(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// Creates the key directory (and parents) with mode 0700 for the new directories.
-fn create_dir_private(dir: &Path) -> Result<(), CaError> {
+pub(crate) fn create_dir_private(dir: &Path) -> Result<(), CaError> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

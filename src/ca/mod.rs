@@ -28,6 +28,7 @@ pub mod sca;
 pub mod serial;
 pub mod shaken_spc;
 pub mod signer;
+pub mod subordinate;
 pub mod tn_level;
 
 use std::fmt;
@@ -72,6 +73,9 @@ pub enum CaError {
     /// A stored CA certificate is unusable, or does not match its key or its issuer.
     #[error("CA hierarchy unusable: {0}")]
     BadHierarchy(String),
+    /// `stica ca import` refused the chain, the key or the data directory; nothing was written.
+    #[error("cannot import: {0}")]
+    Import(String),
     /// The CA signing key failed.
     #[error(transparent)]
     Signer(#[from] SignerError),
@@ -313,7 +317,8 @@ pub struct Issued {
     pub serial_hex: String,
     /// The certificate, DER.
     pub der: Vec<u8>,
-    /// PEM chain for `application/pem-certificate-chain`: leaf, then the intermediate.
+    /// PEM chain for `application/pem-certificate-chain`: leaf, then [`Ca::chain_der`] (the
+    /// intermediate; for a subordinate the SCA, then its issuers below the root).
     pub chain_pem: String,
     /// notBefore, unix seconds.
     pub not_before: i64,
@@ -350,6 +355,7 @@ pub struct Ca {
     issuer_is_ca: bool,
     issuer_path_len: Option<u8>,
     issuer_tnauthlist: Option<TnAuthList>,
+    subordinate: bool,
     sca_path_len: u8,
     sca_crl_sign: bool,
     inventory: Option<Arc<NumberInventory>>,
@@ -365,7 +371,9 @@ impl fmt::Debug for Ca {
 }
 
 impl Ca {
-    /// Loads `<data_dir>/ca/{root,intermediate}.pem` and the intermediate's key file.
+    /// Loads `<data_dir>/ca/{root,intermediate}.pem` and the intermediate's key file; with
+    /// `ca/chain.pem` (an imported hierarchy, [`subordinate`]) a subordinate CA whose issuing
+    /// certificate is `intermediate.pem`.
     pub fn load(
         data_dir: &Path,
         policy: &Policy,
@@ -374,8 +382,24 @@ impl Ca {
         let paths = HierarchyPaths::new(data_dir);
         let root_der = hierarchy::read_cert(&paths.root_cert)?;
         let intermediate_der = hierarchy::read_cert(&paths.intermediate_cert)?;
-        let signer = KeyFileSigner::load(&paths.intermediate_key)?;
-        Ca::with_signer(root_der, intermediate_der, Arc::new(signer), policy, crl_dp)
+        let signer = Arc::new(KeyFileSigner::load(&paths.intermediate_key)?);
+        if paths.is_imported() {
+            let bytes = std::fs::read(&paths.chain).map_err(|source| CaError::Io {
+                path: paths.chain.clone(),
+                source,
+            })?;
+            let intermediates = crate::x509::pem_certificates(&bytes)
+                .map_err(|e| CaError::BadHierarchy(format!("{}: {e}", paths.chain.display())))?;
+            return Ca::subordinate_with_signer(
+                root_der,
+                intermediate_der,
+                intermediates,
+                signer,
+                policy,
+                crl_dp,
+            );
+        }
+        Ca::with_signer(root_der, intermediate_der, signer, policy, crl_dp)
     }
 
     /// Builds a CA from its certificates and any [`Signer`] (key file, PKCS#11). Checks that the
@@ -387,9 +411,92 @@ impl Ca {
         policy: &Policy,
         crl_dp: CrlDistributionPoint,
     ) -> Result<Ca, CaError> {
-        let bad = |m: String| CaError::BadHierarchy(m);
         let root = x509_cert::Certificate::from_der(&root_der)
-            .map_err(|e| bad(format!("root certificate: {e}")))?;
+            .map_err(|e| CaError::BadHierarchy(format!("root certificate: {e}")))?;
+        let root_key = root
+            .tbs_certificate()
+            .subject_public_key_info()
+            .subject_public_key
+            .as_bytes()
+            .ok_or_else(|| {
+                CaError::BadHierarchy("root public key is not an octet-aligned BIT STRING".into())
+            })?;
+        let check_path = |issuing: &[u8]| {
+            verify_signed_by(issuing, root_key).map_err(|e| {
+                CaError::BadHierarchy(format!("intermediate is not signed by the root: {e}"))
+            })
+        };
+        Ca::assemble(
+            root_der,
+            intermediate_der,
+            Vec::new(),
+            false,
+            check_path,
+            signer,
+            policy,
+            crl_dp,
+        )
+    }
+
+    /// A subordinate CA (RFC 9060 §4, [`subordinate`]): its issuing certificate is an `sca`
+    /// certificate issued under another CA, `intermediates` the certificates between it and
+    /// `root_der` (issuing side first). Refuses an issuing certificate that is not a CA, carries
+    /// no TNAuthList or is not valid now, a path to the root that does not verify, and a policy
+    /// offering profiles a subordinate does not issue (it issues `delegate`, and `sca` when its
+    /// pathLen leaves room).
+    pub fn subordinate_with_signer(
+        root_der: Vec<u8>,
+        issuing_der: Vec<u8>,
+        intermediates: Vec<Vec<u8>>,
+        signer: Arc<dyn Signer>,
+        policy: &Policy,
+        crl_dp: CrlDistributionPoint,
+    ) -> Result<Ca, CaError> {
+        let bad = |m: String| CaError::BadHierarchy(format!("subordinate CA (imported): {m}"));
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        subordinate::check_issuing_cert(&issuing_der, now).map_err(bad)?;
+        let foreign: Vec<&str> = policy
+            .file
+            .issuance
+            .profiles
+            .iter()
+            .map(String::as_str)
+            .filter(|p| ![Profile::Delegate.as_str(), Profile::Sca.as_str()].contains(p))
+            .collect();
+        if !foreign.is_empty() {
+            return Err(bad(format!(
+                "policy offers {foreign:?}, but a subordinate CA issues only delegate certificates (and sca when its pathLen leaves room); set [issuance] profiles = [\"delegate\"] in policy.toml"
+            )));
+        }
+        let check_path = |issuing: &[u8]| {
+            subordinate::verify_path(issuing, &intermediates, &root_der, now).map_err(bad)
+        };
+        Ca::assemble(
+            root_der.clone(),
+            issuing_der,
+            intermediates.clone(),
+            true,
+            check_path,
+            signer,
+            policy,
+            crl_dp,
+        )
+    }
+
+    /// What [`Ca::with_signer`] and [`Ca::subordinate_with_signer`] share: the signer's key must
+    /// be the issuing certificate's, then `check_path` checks the path to the root.
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        root_der: Vec<u8>,
+        intermediate_der: Vec<u8>,
+        intermediates: Vec<Vec<u8>>,
+        subordinate: bool,
+        check_path: impl FnOnce(&[u8]) -> Result<(), CaError>,
+        signer: Arc<dyn Signer>,
+        policy: &Policy,
+        crl_dp: CrlDistributionPoint,
+    ) -> Result<Ca, CaError> {
+        let bad = |m: String| CaError::BadHierarchy(m);
         let inter = x509_cert::Certificate::from_der(&intermediate_der)
             .map_err(|e| bad(format!("intermediate certificate: {e}")))?;
         let inter_key = inter
@@ -405,14 +512,7 @@ impl Ca {
                 "the signing key is not the intermediate certificate's key".into(),
             ));
         }
-        let root_key = root
-            .tbs_certificate()
-            .subject_public_key_info()
-            .subject_public_key
-            .as_bytes()
-            .ok_or_else(|| bad("root public key is not an octet-aligned BIT STRING".into()))?;
-        verify_signed_by(&intermediate_der, root_key)
-            .map_err(|e| bad(format!("intermediate is not signed by the root: {e}")))?;
+        check_path(&intermediate_der)?;
 
         let issuance = &policy.file.issuance;
         let certificate_policy: ObjectIdentifier = issuance
@@ -435,6 +535,16 @@ impl Ca {
         if need > 0 {
             if !issuer_is_ca {
                 return Err(bad("the issuing certificate is not a CA".into()));
+            }
+            if let Some(have) = issuer_path_len
+                && have < need
+                && subordinate
+            {
+                return Err(bad(format!(
+                    "policy offers the `sca` profile with sca_path_len = {}, which needs pathLenConstraint >= {need} on the issuing certificate, but the imported SCA {} has pathLenConstraint {have}; remove \"sca\" from [issuance] profiles in policy.toml (or lower sca_path_len), or obtain an SCA with a larger pathLen",
+                    issuance_sca_path_len(policy),
+                    subject_cn(&inter)
+                )));
             }
             if let Some(have) = issuer_path_len
                 && have < need
@@ -462,7 +572,9 @@ impl Ca {
             lint_issuer,
             signer,
             root_der,
-            chain: vec![intermediate_der],
+            chain: std::iter::once(intermediate_der)
+                .chain(intermediates)
+                .collect(),
             issuer_not_before,
             issuer_not_after,
             certificate_policy,
@@ -472,6 +584,7 @@ impl Ca {
             issuer_is_ca,
             issuer_path_len,
             issuer_tnauthlist,
+            subordinate,
             sca_path_len: issuance.sca_path_len,
             sca_crl_sign: issuance.sca_crl_sign,
             inventory: None,
@@ -531,10 +644,16 @@ impl Ca {
         }
     }
 
+    /// True for a subordinate CA (an imported hierarchy whose issuing certificate is an SCA,
+    /// [`subordinate`]): it issues `delegate` certificates for orders that are not for a CA.
+    pub fn is_subordinate(&self) -> bool {
+        self.subordinate
+    }
+
     /// Refuses a CA certificate when the issuing certificate's pathLenConstraint is exhausted
     /// (RFC 5280 §4.2.1.9): the new CA is one more CA certificate below the issuer, and its own
     /// pathLen must fit in what is left.
-    fn check_path_len_allows_ca(&self) -> Result<(), CaError> {
+    pub fn check_path_len_allows_ca(&self) -> Result<(), CaError> {
         if !self.issuer_is_ca {
             return Err(CaError::NotPermitted(
                 "the issuing certificate is not a CA".into(),
@@ -558,7 +677,9 @@ impl Ca {
         &self.root_der
     }
 
-    /// The certificates between a leaf and the root, leaf side first (today: the intermediate).
+    /// The certificates between a leaf and the root, leaf side first: the issuing certificate,
+    /// then (subordinate) the certificates between it and the root. Issued chains
+    /// (`chain_pem`, STI-CR, ACME download) are the leaf followed by these; the root is not sent.
     pub fn chain_der(&self) -> &[Vec<u8>] {
         &self.chain
     }

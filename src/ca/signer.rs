@@ -105,6 +105,28 @@ impl KeyFileSigner {
         })
     }
 
+    /// Parses a P-256 private key from PEM (or DER) text: PKCS#8 (`PRIVATE KEY`) or SEC1 / RFC 5915
+    /// (`EC PRIVATE KEY`, what `openssl ecparam -genkey` writes). `stica ca import` accepts both
+    /// and stores the key as PKCS#8, the one form [`KeyFileSigner::load`] reads.
+    pub fn from_pem(bytes: &[u8]) -> Result<Self, String> {
+        let key = if bytes.first() == Some(&0x30) {
+            EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_ASN1_SIGNING, bytes)
+                .map_err(|e| format!("not a P-256 private key (PKCS#8 or SEC1 DER): {e}"))?
+        } else if let Some(der) = crate::x509::pem_blocks(bytes, "PRIVATE KEY")?.first() {
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, der)
+                .map_err(|e| format!("not a P-256 PKCS#8 key: {e}"))?
+        } else if let Some(der) = crate::x509::pem_blocks(bytes, "EC PRIVATE KEY")?.first() {
+            EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_ASN1_SIGNING, der)
+                .map_err(|e| format!("not a P-256 SEC1 (EC PRIVATE KEY) key: {e}"))?
+        } else {
+            return Err("no PRIVATE KEY or EC PRIVATE KEY block".into());
+        };
+        Ok(Self {
+            key,
+            rng: SystemRandom::new(),
+        })
+    }
+
     /// The key as PKCS#8 v1 PEM (`-----BEGIN PRIVATE KEY-----`), the form openssl and rcgen read.
     pub fn to_pkcs8_pem(&self) -> Result<String, SignerError> {
         let doc = self.key.to_pkcs8v1().map_err(|_| SignerError::Generate)?;
@@ -214,6 +236,40 @@ mod tests {
             .unwrap();
         assert!(out.status.success());
         assert!(String::from_utf8_lossy(&out.stdout).contains("prime256v1"));
+    }
+
+    #[test]
+    fn from_pem_reads_pkcs8_and_sec1_and_refuses_other_keys() {
+        let s = KeyFileSigner::generate().unwrap();
+        let pkcs8 = s.to_pkcs8_pem().unwrap();
+        let a = KeyFileSigner::from_pem(pkcs8.as_bytes()).unwrap();
+        assert_eq!(a.public_key(), s.public_key());
+        // SEC1 as openssl writes it
+        let dir = tempfile::tempdir().unwrap();
+        let p8 = dir.path().join("k.pem");
+        std::fs::write(&p8, &pkcs8).unwrap();
+        let out = std::process::Command::new("openssl")
+            .args(["ec", "-in"])
+            .arg(&p8)
+            .output()
+            .unwrap();
+        let sec1 = String::from_utf8(out.stdout).unwrap();
+        assert!(sec1.contains("BEGIN EC PRIVATE KEY"), "{sec1}");
+        let b = KeyFileSigner::from_pem(sec1.as_bytes()).unwrap();
+        assert_eq!(b.public_key(), s.public_key());
+        // a P-384 key, a certificate, garbage: refused
+        let out = std::process::Command::new("openssl")
+            .args(["ecparam", "-name", "secp384r1", "-genkey", "-noout"])
+            .output()
+            .unwrap();
+        assert!(KeyFileSigner::from_pem(&out.stdout).is_err());
+        assert!(
+            KeyFileSigner::from_pem(
+                b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+            )
+            .is_err()
+        );
+        assert!(KeyFileSigner::from_pem(b"hello").is_err());
     }
 
     #[test]

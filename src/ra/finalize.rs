@@ -13,6 +13,10 @@
 //! [`super::delegation`]) yields a `delegate` certificate (or an `sca` when it says `ca: true`),
 //! whose record names that certificate as its parent; the parent must still be unrevoked when
 //! finalize signs.
+//!
+//! A subordinate stica (its issuing certificate an imported SCA, `stica ca import`) issues
+//! `delegate` certificates for numbers and ranges (RFC 9060 §4), and refuses a `ca: true` token
+//! with `unauthorized` when the SCA's pathLenConstraint leaves no room for a CA below it.
 
 use crate::acme::{AuthzStatus, OrderStatus, now};
 use crate::ca::csr::parse_csr;
@@ -143,8 +147,12 @@ impl Ra {
             ));
         }
         let list = TnAuthList::from_der(&order.identifier_der).map_err(Error::internal)?;
-        let delegated = authz.parent_serial.is_some();
-        let profile = select_profile(&self.policy, &list, ca_grant, csr.requests_ca, delegated)?;
+        let delegate = authz.parent_serial.is_some() || self.ca.is_subordinate();
+        if ca_grant && self.ca.is_subordinate() {
+            // The imported SCA's pathLen bounds CA certificates (RFC 5280 §4.2.1.9): say so first.
+            self.ca.check_path_len_allows_ca()?;
+        }
+        let profile = select_profile(&self.policy, &list, ca_grant, csr.requests_ca, delegate)?;
         let claim_constraints = select_claim_constraints(
             profile,
             self.policy.claim_constraints().map_err(Error::internal)?,
@@ -198,15 +206,17 @@ impl Ra {
 }
 
 /// The profile for an order whose identifier is `list`, authorized by a token whose `ca` member
-/// was `ca_grant` (signed by a stica-issued certificate when `delegated`), finalized with a CSR
-/// that does (`csr_requests_ca`) or does not ask for a CA certificate. See the module docs for
-/// the rules and the problem types.
+/// was `ca_grant`, finalized with a CSR that does (`csr_requests_ca`) or does not ask for a CA
+/// certificate. `delegate` says the order yields a `delegate` certificate where stica's own
+/// hierarchy would issue `tn-level`: its token was signed by a stica-issued certificate (direct
+/// delegation), or this CA is a subordinate under an imported SCA (RFC 9060 §4). See the module
+/// docs for the rules and the problem types.
 pub(crate) fn select_profile(
     policy: &Policy,
     list: &TnAuthList,
     ca_grant: bool,
     csr_requests_ca: bool,
-    delegated: bool,
+    delegate: bool,
 ) -> Result<Profile> {
     let offered = |p: Profile| policy.offers(p.as_str());
     if ca_grant {
@@ -224,13 +234,13 @@ pub(crate) fn select_profile(
             "the CSR asks for a CA certificate (basicConstraints cA TRUE), but the Authority Token does not grant one (ca is false or absent); send a CSR without cA TRUE, or order with a ca: true token",
         ));
     }
-    if delegated && !list.has_numbers() {
+    if delegate && !list.has_numbers() {
         return Err(Error::new(
             ErrorKind::Unauthorized,
-            "a delegation token must list telephone numbers or ranges: a delegate certificate carries numbers, not only an SPC (profiles.md)",
+            "a delegate certificate carries telephone numbers or ranges, not only an SPC (profiles.md): order the numbers to delegate",
         ));
     }
-    let (profile, what) = if delegated {
+    let (profile, what) = if delegate {
         (Profile::Delegate, "delegate certificates (delegate)")
     } else if list.single_spc().is_some() {
         (Profile::ShakenSpc, "SPC certificates (shaken-spc)")
@@ -239,7 +249,7 @@ pub(crate) fn select_profile(
     };
     if offered(profile) {
         Ok(profile)
-    } else if delegated {
+    } else if delegate {
         Err(Error::new(
             ErrorKind::Unauthorized,
             "this CA does not offer delegate certificates, so it cannot honour a delegation token signed by a carrier's certificate",
@@ -395,7 +405,7 @@ mod tests {
         let e = select_profile(&all, &list("spc:1234"), false, false, true).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Unauthorized);
         assert!(
-            e.detail.contains("must list telephone numbers"),
+            e.detail.contains("carries telephone numbers or ranges"),
             "{}",
             e.detail
         );
@@ -404,6 +414,39 @@ mod tests {
         let e = select_profile(&no_delegate, &tns, false, false, true).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Unauthorized);
         assert!(e.detail.contains("delegate"), "{}", e.detail);
+    }
+
+    #[test]
+    fn a_subordinate_issues_delegates_and_sca_only() {
+        let sub = policy(&["delegate", "sca"]);
+        let tns = list("tn:12155550123");
+        assert_eq!(
+            select_profile(&sub, &tns, false, false, true).unwrap(),
+            Profile::Delegate
+        );
+        assert_eq!(
+            select_profile(&sub, &tns, true, true, true).unwrap(),
+            Profile::Sca
+        );
+        // the CSR still may not ask for more than the token grants
+        let e = select_profile(&sub, &tns, false, true, true).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadCsr);
+        // and delegate must be offered
+        let e = select_profile(&policy(&["sca"]), &tns, false, false, true).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unauthorized);
+        assert!(e.detail.contains("delegate"), "{}", e.detail);
+        // stica's own hierarchy never picks delegate for a TN list
+        assert_eq!(
+            select_profile(
+                &policy(&["tn-level", "delegate"]),
+                &tns,
+                false,
+                false,
+                false
+            )
+            .unwrap(),
+            Profile::TnLevel
+        );
     }
 
     #[test]

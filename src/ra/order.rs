@@ -123,7 +123,7 @@ impl Ra {
 
     /// Refuses a TNAuthList that no offered profile can carry (profiles.md): one SPC
     /// (`shaken-spc`, or `sca` with a `ca: true` token), or telephone numbers and ranges with at
-    /// most one SPC (`tn-level`, or `sca`). Which profile is issued is decided at finalize, from
+    /// most one SPC (`tn-level`, `delegate`, or `sca`). Which profile is issued is decided at finalize, from
     /// the validated token and the CSR.
     fn check_shape(&self, list: &TnAuthList) -> Result<()> {
         let offers = |p: Profile| self.policy.offers(p.as_str());
