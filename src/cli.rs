@@ -56,6 +56,11 @@ pub enum Command {
 /// `stica ca ...`
 #[derive(Debug, Subcommand)]
 pub enum CaCommand {
+    /// Create the CA hierarchy (root and issuing intermediate) in a fresh data directory: keys
+    /// in files by default, or generated inside a PKCS#11 token with --pkcs11-module (the PIN
+    /// from --pkcs11-pin-file or the environment variable STICA_PKCS11_PIN, never the command
+    /// line). `stica serve` creates a key-file hierarchy by itself when none exists.
+    Init(Box<CaInitArgs>),
     /// Import an SCA certificate, its chain and key into a fresh data directory: `stica serve` on
     /// it then runs a subordinate delegation CA (RFC 9060) issuing delegate certificates within
     /// the SCA's TNAuthList (docs/delegation.md).
@@ -70,6 +75,36 @@ pub enum CaCommand {
         #[arg(long)]
         key: PathBuf,
     },
+}
+
+/// `stica ca init`
+#[derive(Debug, Args)]
+pub struct CaInitArgs {
+    /// The data directory (`<data-dir>/ca` must not hold a hierarchy yet).
+    #[arg(long, default_value = "stica-data")]
+    data_dir: PathBuf,
+    /// The CA's organization (O, and the CNs `<org> SHAKEN ROOT` / `<org> SHAKEN Issuing CA 1`).
+    #[arg(long, default_value = "stica development CA")]
+    org: String,
+    /// The intermediate's pathLenConstraint: 0, or 1 or more to issue sca certificates (policy
+    /// sca_path_len + 1).
+    #[arg(long, default_value_t = 0)]
+    path_len: u8,
+    /// The PKCS#11 module (shared library), e.g. /usr/lib/softhsm/libsofthsm2.so.
+    #[arg(long, requires_all = ["pkcs11_token_label", "pkcs11_key_label"])]
+    pkcs11_module: Option<PathBuf>,
+    /// The label of the (initialized) token.
+    #[arg(long, requires = "pkcs11_module")]
+    pkcs11_token_label: Option<String>,
+    /// The label of the intermediate's key pair to create (the root's gets `<label>-root`).
+    #[arg(long, requires = "pkcs11_module")]
+    pkcs11_key_label: Option<String>,
+    /// A file holding the user PIN; recorded in ca/pkcs11.toml for `stica serve`.
+    #[arg(long, requires = "pkcs11_module", conflicts_with = "pkcs11_pin_env")]
+    pkcs11_pin_file: Option<PathBuf>,
+    /// The environment variable holding the user PIN (default STICA_PKCS11_PIN).
+    #[arg(long, requires = "pkcs11_module")]
+    pkcs11_pin_env: Option<String>,
 }
 
 /// `stica lint`
@@ -411,6 +446,49 @@ async fn pa(cmd: PaCommand) -> Result<(), String> {
     }
 }
 
+/// `stica ca init`: a key-file or PKCS#11 hierarchy.
+fn ca_init(args: CaInitArgs) -> Result<(), String> {
+    let dir = args.data_dir.join("ca");
+    match (
+        args.pkcs11_module,
+        args.pkcs11_token_label,
+        args.pkcs11_key_label,
+    ) {
+        (Some(module), Some(token_label), Some(key_label)) => {
+            let cfg = crate::ca::pkcs11::Pkcs11Config {
+                module,
+                token_label,
+                key_label,
+                root_key_label: None,
+                pin_file: args.pkcs11_pin_file,
+                pin_env: args.pkcs11_pin_env,
+            };
+            crate::ca::init_hierarchy_pkcs11(&args.data_dir, &args.org, args.path_len, cfg)
+                .map_err(|e| e.to_string())?;
+            println!(
+                "created a CA hierarchy in {} with its keys in the PKCS#11 token (ca/pkcs11.toml)",
+                dir.display()
+            );
+        }
+        (None, None, None) => {
+            if !crate::ca::init_hierarchy_with(&args.data_dir, &args.org, args.path_len)
+                .map_err(|e| e.to_string())?
+            {
+                return Err(format!("{} already holds a CA hierarchy", dir.display()));
+            }
+            println!("created a CA hierarchy in {}", dir.display());
+        }
+        _ => {
+            return Err(
+                "--pkcs11-module, --pkcs11-token-label and --pkcs11-key-label go together".into(),
+            );
+        }
+    }
+    println!("  root:         {}", dir.join("root.pem").display());
+    println!("  intermediate: {}", dir.join("intermediate.pem").display());
+    Ok(())
+}
+
 /// The TNAuthList (CLI syntax) of `stica pa token`: `--spc` alone, `--tn`/`--range` (with an
 /// optional `--spc`, written first), or `--tnauthlist`.
 pub(crate) fn token_spec(
@@ -454,11 +532,14 @@ pub(crate) fn token_spec(
 }
 
 fn ca(cmd: CaCommand) -> Result<(), String> {
-    let CaCommand::Import {
-        data_dir,
-        chain,
-        key,
-    } = cmd;
+    let (data_dir, chain, key) = match cmd {
+        CaCommand::Init(args) => return ca_init(*args),
+        CaCommand::Import {
+            data_dir,
+            chain,
+            key,
+        } => (data_dir, chain, key),
+    };
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     let imported =
         crate::ca::subordinate::import(&data_dir, &read(&chain)?, &read(&key)?, crate::acme::now())

@@ -64,7 +64,7 @@ pub fn ensure_crl_signer(data_dir: &Path) -> Result<bool, CaError> {
     }
     let h = hierarchy::HierarchyPaths::new(data_dir);
     let inter_der = hierarchy::read_cert(&h.intermediate_cert)?;
-    let inter_signer: Arc<dyn Signer> = Arc::new(KeyFileSigner::load(&h.intermediate_key)?);
+    let inter_signer: Arc<dyn Signer> = h.issuing_signer()?;
     let inter = x509_cert::Certificate::from_der(&inter_der)
         .map_err(|e| CaError::BadHierarchy(format!("intermediate certificate: {e}")))?;
     let subject = inter.tbs_certificate().subject();

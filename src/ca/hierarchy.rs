@@ -71,6 +71,25 @@ impl HierarchyPaths {
         self.chain.exists()
     }
 
+    /// True when the CA keys live in a PKCS#11 token (`ca/pkcs11.toml`, `stica ca init
+    /// --pkcs11-...`).
+    pub fn in_token(&self) -> bool {
+        self.dir.join(super::pkcs11::CONFIG_FILE).exists()
+    }
+
+    /// The signer of the issuing certificate: the PKCS#11 key when `ca/pkcs11.toml` says so,
+    /// else `intermediate.key`.
+    pub fn issuing_signer(&self) -> Result<Arc<dyn Signer>, CaError> {
+        let data_dir = self.dir.parent().unwrap_or(&self.dir);
+        match super::pkcs11::Pkcs11Config::load(data_dir)? {
+            Some(cfg) => Ok(Arc::new(super::pkcs11::Pkcs11Signer::open(
+                &cfg,
+                &cfg.key_label,
+            )?)),
+            None => Ok(Arc::new(KeyFileSigner::load(&self.intermediate_key)?)),
+        }
+    }
+
     /// The files an imported hierarchy consists of.
     pub(crate) fn imported(&self) -> [&PathBuf; 4] {
         [
@@ -109,6 +128,18 @@ pub fn init_hierarchy_with(
     intermediate_path_len: u8,
 ) -> Result<bool, CaError> {
     let paths = HierarchyPaths::new(data_dir);
+    if paths.in_token() {
+        // Keys in a PKCS#11 token (`stica ca init --pkcs11-...`): only the certificates are here.
+        let missing: Vec<PathBuf> = [&paths.root_cert, &paths.intermediate_cert]
+            .into_iter()
+            .filter(|p| !p.exists())
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            return Err(CaError::PartialHierarchy { missing });
+        }
+        return Ok(false);
+    }
     if paths.is_imported() {
         // A subordinate hierarchy never has the root key: nothing to create, only to check.
         let missing: Vec<PathBuf> = paths
@@ -139,10 +170,74 @@ pub fn init_hierarchy_with(
         return Err(CaError::Config("CA organization name is empty".into()));
     }
     create_dir_private(&paths.dir)?;
-
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let root_key = Arc::new(KeyFileSigner::generate()?);
     let inter_key = Arc::new(KeyFileSigner::generate()?);
+    let (root_der, inter_der) = build_hierarchy(
+        org,
+        intermediate_path_len,
+        root_key.clone(),
+        inter_key.clone(),
+    )?;
+    root_key.save(&paths.root_key)?;
+    inter_key.save(&paths.intermediate_key)?;
+    write_certificates(&paths, &root_der, &inter_der, org)?;
+    Ok(true)
+}
+
+/// Creates the hierarchy with both keys generated inside a PKCS#11 token (`stica ca init
+/// --pkcs11-...`, issue 5): the root key labelled `cfg.root_key_label` (default
+/// `<key_label>-root`), the intermediate's `cfg.key_label`; writes the two certificates and
+/// `ca/pkcs11.toml` (no key files, no PIN). Refuses a data directory that already holds a
+/// hierarchy and labels the token already uses.
+pub fn init_hierarchy_pkcs11(
+    data_dir: &Path,
+    org: &str,
+    intermediate_path_len: u8,
+    mut cfg: super::pkcs11::Pkcs11Config,
+) -> Result<(), CaError> {
+    use super::pkcs11::Pkcs11Signer;
+    let paths = HierarchyPaths::new(data_dir);
+    let present: Vec<&PathBuf> = [
+        &paths.root_cert,
+        &paths.root_key,
+        &paths.intermediate_cert,
+        &paths.intermediate_key,
+        &paths.chain,
+    ]
+    .into_iter()
+    .filter(|p| p.exists())
+    .collect();
+    if !present.is_empty() || paths.in_token() {
+        return Err(CaError::Config(format!(
+            "{} already holds a CA hierarchy; use a fresh data directory",
+            paths.dir.display()
+        )));
+    }
+    let org = org.trim();
+    if org.is_empty() {
+        return Err(CaError::Config("CA organization name is empty".into()));
+    }
+    let root_label = cfg
+        .root_key_label
+        .clone()
+        .unwrap_or_else(|| format!("{}-root", cfg.key_label));
+    cfg.root_key_label = Some(root_label.clone());
+    let root_key = Arc::new(Pkcs11Signer::generate(&cfg, &root_label)?);
+    let inter_key = Arc::new(Pkcs11Signer::generate(&cfg, &cfg.key_label)?);
+    let (root_der, inter_der) = build_hierarchy(org, intermediate_path_len, root_key, inter_key)?;
+    create_dir_private(&paths.dir)?;
+    cfg.save(data_dir)?;
+    write_certificates(&paths, &root_der, &inter_der, org)
+}
+
+/// The root (self-signed) and the intermediate (signed by the root), DER, for these keys.
+fn build_hierarchy(
+    org: &str,
+    intermediate_path_len: u8,
+    root_key: Arc<dyn Signer>,
+    inter_key: Arc<dyn Signer>,
+) -> Result<(Vec<u8>, Vec<u8>), CaError> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
 
     let root_params = ca_params(
         org,
@@ -182,20 +277,28 @@ pub fn init_hierarchy_with(
         .der()
         .to_vec();
 
+    Ok((root_der, inter_der))
+}
+
+/// Writes `root.pem` and `intermediate.pem` (never overwriting) and audit-logs the creation.
+fn write_certificates(
+    paths: &HierarchyPaths,
+    root_der: &[u8],
+    inter_der: &[u8],
+    org: &str,
+) -> Result<(), CaError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| CaError::Io { path, source }
     };
-    root_key.save(&paths.root_key)?;
-    inter_key.save(&paths.intermediate_key)?;
     write_new(
         &paths.root_cert,
-        &crate::x509::to_pem("CERTIFICATE", &root_der),
+        &crate::x509::to_pem("CERTIFICATE", root_der),
     )
     .map_err(io(&paths.root_cert))?;
     write_new(
         &paths.intermediate_cert,
-        &crate::x509::to_pem("CERTIFICATE", &inter_der),
+        &crate::x509::to_pem("CERTIFICATE", inter_der),
     )
     .map_err(io(&paths.intermediate_cert))?;
     tracing::info!(
@@ -205,7 +308,7 @@ pub fn init_hierarchy_with(
         organization = org,
         "created CA root and intermediate"
     );
-    Ok(true)
+    Ok(())
 }
 
 /// Parameters shared by the root and the intermediate.

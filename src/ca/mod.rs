@@ -46,7 +46,9 @@ use crate::policy::inventory::{NumberInventory, encompasses_with_inventory};
 use crate::tnauth::TnAuthList;
 use crate::tnauth::jwtcc::ClaimConstraints;
 
-pub use hierarchy::{HierarchyPaths, init_hierarchy, init_hierarchy_with, name_from_file};
+pub use hierarchy::{
+    HierarchyPaths, init_hierarchy, init_hierarchy_pkcs11, init_hierarchy_with, name_from_file,
+};
 pub use signer::{KeyFileSigner, Signer, SignerError};
 
 use signer::RcgenKey;
@@ -382,7 +384,7 @@ impl Ca {
         let paths = HierarchyPaths::new(data_dir);
         let root_der = hierarchy::read_cert(&paths.root_cert)?;
         let intermediate_der = hierarchy::read_cert(&paths.intermediate_cert)?;
-        let signer = Arc::new(KeyFileSigner::load(&paths.intermediate_key)?);
+        let signer = paths.issuing_signer()?;
         if paths.is_imported() {
             let bytes = std::fs::read(&paths.chain).map_err(|source| CaError::Io {
                 path: paths.chain.clone(),
