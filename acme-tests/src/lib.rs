@@ -210,3 +210,4 @@ pub fn openssl_verify(root: &Path, chain_pem: &str) -> (bool, String) {
 
 pub mod raw;
 pub mod ta;
+pub mod tools;

@@ -282,34 +282,12 @@ async fn sca_and_tn_level_holders_delegate_directly_and_revoking_the_parent_revo
 
 /// `openssl ocsp` for the first certificate of `chain_pem` (issuer: its second), with a nonce.
 async fn ocsp_status(srv: &TestServer, chain_pem: &str) -> String {
-    let pems: Vec<String> = chain_pem
-        .split_inclusive("-----END CERTIFICATE-----\n")
-        .map(str::to_string)
-        .collect();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("leaf.pem"), &pems[0]).unwrap();
-    std::fs::write(dir.path().join("issuer.pem"), &pems[1]).unwrap();
-    std::fs::copy(srv.root_pem(), dir.path().join("root.pem")).unwrap();
+    acme_tests::tools::write_ocsp_files(dir.path(), chain_pem, &srv.root_pem());
     let url = format!("{}/ocsp", srv.base);
-    let d = dir.path().to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new("openssl")
-            .args(["ocsp", "-issuer"])
-            .arg(d.join("issuer.pem"))
-            .arg("-cert")
-            .arg(d.join("leaf.pem"))
-            .args(["-url", &url, "-CAfile"])
-            .arg(d.join("root.pem"))
-            .output()
-            .expect("openssl");
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-    .await
-    .unwrap()
+    tokio::task::spawn_blocking(move || acme_tests::tools::openssl_ocsp(dir.path(), &url, &[]))
+        .await
+        .unwrap()
 }
 
 #[tokio::test]

@@ -6,23 +6,7 @@ mod common;
 use common::*;
 use serde_json::json;
 
-fn openssl_ocsp(dir: &std::path::Path, url: &str, extra: &[&str]) -> String {
-    let out = std::process::Command::new("openssl")
-        .args(["ocsp", "-issuer"])
-        .arg(dir.join("issuer.pem"))
-        .arg("-cert")
-        .arg(dir.join("leaf.pem"))
-        .args(["-url", url, "-CAfile"])
-        .arg(dir.join("root.pem"))
-        .args(extra)
-        .output()
-        .expect("openssl");
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use acme_tests::tools::openssl_ocsp;
 
 #[tokio::test]
 async fn openssl_sees_good_then_revoked_with_the_reason() {

@@ -6,9 +6,7 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use acme_tests::raw::{Raw, csr, csr_with_ca, csr_with_ca_key};
 use acme_tests::{ServerOptions, TestServer};
@@ -371,39 +369,6 @@ async fn tn_order_when_tn_level_is_not_offered_is_a_rejected_identifier() {
     );
 }
 
-/// Runs `stica serve` and returns its exit status and stderr when it stops within 60 s (a server
-/// that starts is killed and reported as `None`).
-fn serve_expecting_exit(data_dir: &Path, policy_dir: &Path) -> (Option<i32>, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .arg("--policy-dir")
-        .arg(policy_dir)
-        .arg("--database-url")
-        .arg(format!(
-            "sqlite://{}?mode=rwc",
-            data_dir.join("refused.db").display()
-        ))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("stica");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            let mut err = String::new();
-            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
-            return (status.code(), err);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return (None, String::new());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[tokio::test]
 async fn offering_sca_on_a_path_len_0_hierarchy_refuses_to_start_and_says_how_to_fix_it() {
     let tmp = tempfile::tempdir().unwrap();
@@ -431,7 +396,7 @@ async fn offering_sca_on_a_path_len_0_hierarchy_refuses_to_start_and_says_how_to
     std::fs::write(policy.join("policy.toml"), ALL_PROFILES).unwrap();
     let (code, stderr) = {
         let (d, p) = (data.clone(), policy.clone());
-        tokio::task::spawn_blocking(move || serve_expecting_exit(&d, &p))
+        tokio::task::spawn_blocking(move || acme_tests::tools::serve_expecting_exit(BIN, &d, &p))
             .await
             .unwrap()
     };

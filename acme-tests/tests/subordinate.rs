@@ -10,8 +10,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use acme_tests::raw::{Raw, csr_with_ca, csr_with_ca_key, csr_with_key};
 use acme_tests::ta::TestTa;
@@ -258,9 +257,16 @@ async fn an_imported_sca_issues_delegates_whose_chain_verifies_and_refuses_outsi
     .unwrap();
     std::fs::copy(b.root_pem(), dir.join("root.pem")).unwrap();
     let ocsp = |dir: PathBuf, url: String| async move {
-        tokio::task::spawn_blocking(move || openssl_ocsp(&dir, &url))
-            .await
-            .unwrap()
+        tokio::task::spawn_blocking(move || {
+            let other = dir.join("other.pem");
+            acme_tests::tools::openssl_ocsp(
+                &dir,
+                &url,
+                &["-verify_other", other.to_str().expect("path")],
+            )
+        })
+        .await
+        .unwrap()
     };
     let text = ocsp(dir.clone(), format!("{}/ocsp", b.base)).await;
     assert!(
@@ -373,61 +379,6 @@ async fn an_imported_sca_issues_delegates_whose_chain_verifies_and_refuses_outsi
     assert_eq!(raw.answer(&chall, &token).await.json()["status"], "invalid");
 }
 
-/// `openssl ocsp` for `dir/leaf.pem` issued by `dir/issuer.pem`, the responder certificate's chain
-/// (responder, SCA, intermediate) completed by `dir/other.pem` up to `dir/root.pem`; stdout +
-/// stderr.
-fn openssl_ocsp(dir: &Path, url: &str) -> String {
-    let out = Command::new("openssl")
-        .args(["ocsp", "-issuer"])
-        .arg(dir.join("issuer.pem"))
-        .arg("-cert")
-        .arg(dir.join("leaf.pem"))
-        .args(["-url", url, "-CAfile"])
-        .arg(dir.join("root.pem"))
-        .arg("-verify_other")
-        .arg(dir.join("other.pem"))
-        .output()
-        .expect("openssl");
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// Runs `stica serve` on `data` and returns its exit code and stderr when it stops within 60 s
-/// (`None`: it started, and was killed).
-fn serve_expecting_exit(data: &Path, policy: &Path) -> (Option<i32>, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .arg("--policy-dir")
-        .arg(policy)
-        .arg("--database-url")
-        .arg(format!(
-            "sqlite://{}?mode=rwc",
-            data.join("refused.db").display()
-        ))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("stica");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            let mut err = String::new();
-            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
-            return (status.code(), err);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return (None, String::new());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[tokio::test]
 async fn import_refuses_what_cannot_be_a_subordinate_and_serve_refuses_a_tampered_hierarchy() {
     let c = carrier().await;
@@ -534,9 +485,11 @@ async fn import_refuses_what_cannot_be_a_subordinate_and_serve_refuses_a_tampere
         std::fs::write(&issuing, pem(&[swapped])).unwrap();
         let (code, stderr) = {
             let (d, p) = (data.clone(), policy.clone());
-            tokio::task::spawn_blocking(move || serve_expecting_exit(&d, &p))
-                .await
-                .unwrap()
+            tokio::task::spawn_blocking(move || {
+                acme_tests::tools::serve_expecting_exit(BIN, &d, &p)
+            })
+            .await
+            .unwrap()
         };
         assert!(
             code.is_some_and(|c| c != 0),
