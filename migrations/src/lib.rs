@@ -10,6 +10,7 @@ mod m20261123_100001_revocation;
 mod m20261123_100002_parent_serial;
 mod m20261123_200001_authz_claim_constraints;
 mod m20261123_300001_authz_parent_serial;
+mod m20261123_300002_order_processing_since;
 
 /// Runs the migrations in order (`Migrator::up`).
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_100002_parent_serial::Migration),
             Box::new(m20261123_200001_authz_claim_constraints::Migration),
             Box::new(m20261123_300001_authz_parent_serial::Migration),
+            Box::new(m20261123_300002_order_processing_since::Migration),
         ]
     }
 }

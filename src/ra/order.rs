@@ -12,6 +12,11 @@ use crate::tnauth::TnAuthList;
 
 use super::{Ra, random_id, require_valid};
 
+/// How long an order may stay `processing` before it counts as abandoned by a replica that died
+/// while signing. Signing and storing take milliseconds; this is far beyond any live finalize
+/// (RFC 8555 §7.4 lets the CA fail an order it cannot complete).
+pub const STALE_PROCESSING_SECS: i64 = 120;
+
 impl Ra {
     /// Creates an order for one TNAuthList identifier with one authorization carrying one
     /// `tkauth-01` challenge (RFC 9448 §4).
@@ -181,6 +186,25 @@ impl Ra {
         {
             self.sa.expire_order(&order.id).await?;
             order.status = OrderStatus::Invalid;
+        }
+        if order.status == OrderStatus::Processing {
+            // The replica that claimed it died while signing (issue 5): fail it after a bound,
+            // so the client learns that nothing was issued and orders again.
+            let mut problem = Error::internal("stale processing order").problem();
+            problem.detail =
+                "the CA stopped while signing this order; nothing was issued: place a new order"
+                    .into();
+            let error = serde_json::to_string(&problem).map_err(Error::internal)?;
+            let cutoff = now() - STALE_PROCESSING_SECS;
+            if self
+                .sa
+                .fail_stale_processing(&order.id, cutoff, &error)
+                .await?
+            {
+                tracing::warn!(order = %order.id, "order failed: processing for more than {STALE_PROCESSING_SECS} s (its replica stopped while signing)");
+                order.status = OrderStatus::Invalid;
+                order.error = Some(error);
+            }
         }
         Ok(order)
     }

@@ -736,15 +736,49 @@ impl Storage {
 
     /// Claims an order for issuance: `ready -> processing` in one conditional update. True for
     /// exactly one caller, however many requests or replicas race.
+    /// The claim's time is recorded, so that an order whose replica died while signing can be
+    /// failed later ([`Self::fail_stale_processing`]).
     pub async fn begin_finalize(&self, order_id: &str) -> Result<bool, SaError> {
-        Ok(set_order_status(
-            &self.db,
-            order_id,
-            &[OrderStatus::Ready],
-            OrderStatus::Processing,
-            None,
-        )
-        .await?)
+        let res = order::Entity::update_many()
+            .col_expr(
+                order::Column::Status,
+                Expr::value(OrderStatus::Processing.as_str()),
+            )
+            .col_expr(
+                order::Column::ProcessingSince,
+                Expr::value(Some(crate::acme::now())),
+            )
+            .filter(order::Column::Id.eq(order_id))
+            .filter(order::Column::Status.eq(OrderStatus::Ready.as_str()))
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    /// Fails an order that has been `processing` since before `claimed_before` (unix seconds):
+    /// the replica that claimed it stopped while signing. `processing -> invalid` with `error`
+    /// (problem document JSON). Invalid is final, so a stalled replica finishing later cannot
+    /// store its certificate ([`Self::complete_issuance`] needs `processing`) and no second
+    /// claim can sign again: nothing is lost silently and nothing is issued twice. False when
+    /// the order is not processing or was claimed later.
+    pub async fn fail_stale_processing(
+        &self,
+        order_id: &str,
+        claimed_before: i64,
+        error: &str,
+    ) -> Result<bool, SaError> {
+        let res = order::Entity::update_many()
+            .col_expr(
+                order::Column::Status,
+                Expr::value(OrderStatus::Invalid.as_str()),
+            )
+            .col_expr(order::Column::Error, Expr::value(error.to_string()))
+            .filter(order::Column::Id.eq(order_id))
+            .filter(order::Column::Status.eq(OrderStatus::Processing.as_str()))
+            .filter(order::Column::ProcessingSince.lt(claimed_before))
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
     }
 
     /// Gives a claimed order back (`processing -> ready`), when issuance stopped before signing

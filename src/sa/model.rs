@@ -436,6 +436,7 @@ impl From<&Order> for entity::order::ActiveModel {
             error: Set(o.error.clone()),
             certificate_serial: Set(o.certificate_serial.clone()),
             created_at: Set(o.created_at),
+            processing_since: NotSet,
         }
     }
 }

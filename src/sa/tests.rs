@@ -1044,3 +1044,44 @@ fn ids_are_random_and_url_safe() {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     );
 }
+
+#[tokio::test]
+async fn a_stale_processing_order_fails_and_a_late_completion_stores_nothing() {
+    let t = TestDb::new().await;
+    let s = &t.storage;
+    let (_, order) = ready_order(s).await;
+    // not processing: nothing to fail
+    assert!(
+        !s.fail_stale_processing(&order.id, i64::MAX, "{}")
+            .await
+            .unwrap()
+    );
+    assert!(s.begin_finalize(&order.id).await.unwrap());
+    let claimed = crate::acme::now();
+    // claimed after the cutoff: a live finalize is left alone
+    assert!(
+        !s.fail_stale_processing(&order.id, claimed - 60, "{}")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.order(&order.id).await.unwrap().unwrap().status,
+        OrderStatus::Processing
+    );
+    // claimed before the cutoff: abandoned, failed with the error
+    assert!(
+        s.fail_stale_processing(&order.id, claimed + 1, r#"{"type":"x"}"#)
+            .await
+            .unwrap()
+    );
+    let failed = s.order(&order.id).await.unwrap().unwrap();
+    assert_eq!(failed.status, OrderStatus::Invalid);
+    assert_eq!(failed.error.as_deref(), Some(r#"{"type":"x"}"#));
+    // the stalled replica finishing late cannot store its certificate, nor claim again
+    let record = cert(&order, "5a5a5a5a5a5a5a5a");
+    assert!(s.complete_issuance(&order.id, &record).await.is_err());
+    assert_eq!(s.certificate("5a5a5a5a5a5a5a5a").await.unwrap(), None);
+    assert!(!s.begin_finalize(&order.id).await.unwrap());
+    assert!(!s.abort_finalize(&order.id).await.unwrap());
+    t.done().await;
+}

@@ -27,6 +27,8 @@ pub struct Model {
     pub certificate_serial: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
+    /// When finalize claimed it (`processing`), unix seconds (migration m20261123_300002).
+    pub processing_since: Option<i64>,
 }
 
 /// No navigations: `sa` joins by hand.
