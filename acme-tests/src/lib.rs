@@ -208,6 +208,7 @@ pub fn openssl_verify(root: &Path, chain_pem: &str) -> (bool, String) {
     (out.status.success(), text)
 }
 
+pub mod balancer;
 pub mod raw;
 pub mod ta;
 pub mod tools;
