@@ -9,6 +9,7 @@ mod m20261123_000001_initial;
 mod m20261123_100001_revocation;
 mod m20261123_100002_parent_serial;
 mod m20261123_200001_authz_claim_constraints;
+mod m20261123_500001_leases_ca_identity;
 
 /// Runs the migrations in order (`Migrator::up`).
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_100001_revocation::Migration),
             Box::new(m20261123_100002_parent_serial::Migration),
             Box::new(m20261123_200001_authz_claim_constraints::Migration),
+            Box::new(m20261123_500001_leases_ca_identity::Migration),
         ]
     }
 }
