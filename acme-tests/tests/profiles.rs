@@ -373,17 +373,18 @@ async fn tn_order_when_tn_level_is_not_offered_is_a_rejected_identifier() {
 
 /// Runs `stica serve` and returns its exit status and stderr when it stops within 60 s (a server
 /// that starts is killed and reported as `None`).
-fn serve_expecting_exit(data_dir: &Path, policy_dir: &Path) -> (Option<i32>, String) {
+fn serve_expecting_exit(
+    data_dir: &Path,
+    policy_dir: &Path,
+    database_url: &str,
+) -> (Option<i32>, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .arg("--policy-dir")
         .arg(policy_dir)
         .arg("--database-url")
-        .arg(format!(
-            "sqlite://{}?mode=rwc",
-            data_dir.join("refused.db").display()
-        ))
+        .arg(database_url)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -417,6 +418,7 @@ async fn offering_sca_on_a_path_len_0_hierarchy_refuses_to_start_and_says_how_to
         },
     )
     .await;
+    let database_url = first.database_url.clone();
     drop(first);
     let inter = std::fs::read_to_string(data.join("ca").join("intermediate.pem")).unwrap();
     assert!(openssl_text(&inter).contains("CA:TRUE, pathlen:0"));
@@ -431,7 +433,7 @@ async fn offering_sca_on_a_path_len_0_hierarchy_refuses_to_start_and_says_how_to
     std::fs::write(policy.join("policy.toml"), ALL_PROFILES).unwrap();
     let (code, stderr) = {
         let (d, p) = (data.clone(), policy.clone());
-        tokio::task::spawn_blocking(move || serve_expecting_exit(&d, &p))
+        tokio::task::spawn_blocking(move || serve_expecting_exit(&d, &p, &database_url))
             .await
             .unwrap()
     };
@@ -453,6 +455,9 @@ async fn offering_sca_on_a_path_len_0_hierarchy_refuses_to_start_and_says_how_to
         BIN,
         ServerOptions {
             data_dir: Some(data.clone()),
+            // A new hierarchy on the database of the old one: the operator's escape hatch
+            // (without it stica refuses to make a second hierarchy, docs/operations.md).
+            args: vec!["--bind-new-database".into()],
             policy_toml: Some(ALL_PROFILES.to_string()),
             token_authorities: vec![data.join("pa").join("root.pem")],
             ..Default::default()
@@ -688,6 +693,9 @@ async fn stica_client_obtains_tn_level_and_sca_certificates_from_the_dev_token_a
         BIN,
         ServerOptions {
             data_dir: Some(data.clone()),
+            // A new hierarchy on the database of the old one: the operator's escape hatch
+            // (without it stica refuses to make a second hierarchy, docs/operations.md).
+            args: vec!["--bind-new-database".into()],
             policy_toml: Some(ALL_PROFILES.into()),
             token_authorities: vec![data.join("pa").join("root.pem")],
             ..Default::default()
