@@ -114,7 +114,22 @@ async fn metrics_move_with_an_issuance_a_refused_token_and_a_replayed_nonce() {
     let second = raw.send(&account_url, "application/jose+json", body).await;
     assert_eq!(second.problem_type(), "urn:ietf:params:acme:error:badNonce");
 
+    // one revocation by the issuing account
+    let leaf = stica::x509::pem_certificates(cert.text().as_bytes()).expect("chain")[0].clone();
+    let payload = serde_json::json!({
+        "certificate": stica::jose::b64::encode_url(&leaf),
+        "reason": 4,
+    });
+    let r = raw.post(&raw.url("revokeCert"), Some(&payload)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let revoked = "stica_revocations_total{reason=\"superseded\"}";
+
     let (_, after, _) = get(&metrics_url, None).await;
+    assert_eq!(
+        sample(&after, revoked),
+        sample(&before, revoked) + 1.0,
+        "{after}"
+    );
     assert_eq!(
         sample(&after, issued),
         sample(&before, issued) + 1.0,
@@ -168,6 +183,18 @@ async fn metrics_move_with_an_issuance_a_refused_token_and_a_replayed_nonce() {
     assert!(start["fields"]["account"].is_string(), "{start}");
     assert_eq!(start["span"]["route"], "/acme/order/{id}/finalize");
     assert!(request_id_of(&start).is_some() && request_id_of(&start) == request_id_of(&done));
+    // and every revocation: serial, reason, by whom, in the revokeCert request's span
+    let lines = logs_until(&srv, |l| l["fields"]["event"] == "revoke").await;
+    let revoke = lines
+        .iter()
+        .find(|l| l["target"] == "audit" && l["fields"]["event"] == "revoke")
+        .expect("revoke audit line");
+    assert_eq!(revoke["fields"]["serial"], done["fields"]["serial"]);
+    assert_eq!(revoke["fields"]["reason"], "superseded (4)");
+    let account_id = account_url.rsplit('/').next().expect("account id");
+    assert_eq!(revoke["fields"]["by"], format!("account:{account_id}"));
+    assert_eq!(revoke["span"]["route"], "/acme/revoke-cert");
+    assert!(request_id_of(revoke).is_some());
 }
 
 #[tokio::test]

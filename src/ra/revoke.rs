@@ -179,7 +179,7 @@ pub async fn record_revocation(
     {
         RevokeOutcome::Revoked { cascaded } => {
             tracing::info!(target: "audit", event = "revoke", serial, reason = %reason, by = %cause, cascaded = ?cascaded, "certificate revoked");
-            crate::metrics::revocation(&reason.to_string());
+            crate::metrics::revocation(reason.name());
             let crl_number = match crl {
                 None => None,
                 Some(p) => match p.publish(now()).await {

@@ -233,6 +233,8 @@ impl CrlPublisher {
             })
             .await??;
         tracing::info!(
+            target: "audit",
+            event = "crl.published",
             number = stored.number,
             covered_seq = stored.covered_seq,
             bytes = stored.der.len(),
