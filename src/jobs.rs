@@ -46,11 +46,8 @@ impl Leadership {
             .map(|h| h.trim().to_string())
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "host".into());
-        let holder = format!(
-            "{host}/{}/{}",
-            std::process::id(),
-            &crate::sa::new_id()[..8]
-        );
+        let random: String = crate::sa::new_id().chars().take(8).collect();
+        let holder = format!("{host}/{}/{random}", std::process::id());
         Self::with_holder(sa, name, &holder)
     }
 

@@ -240,6 +240,31 @@ async fn readyz_and_request_ids_in_responses_and_json_logs() {
 }
 
 #[tokio::test]
+async fn the_request_id_survives_a_filter_that_keeps_only_some_targets() {
+    // Only warnings and the access log: the request's span must not be filtered away with the
+    // info level, or lines written during the request would lose their id.
+    let srv = TestServer::start(
+        BIN,
+        ServerOptions {
+            env: vec![
+                ("STICA_LOG".into(), "warn,stica::http=info".into()),
+                ("STICA_LOG_FORMAT".into(), "json".into()),
+            ],
+            ..Default::default()
+        },
+    )
+    .await;
+    let (status, _, id) = get(&srv.directory(), Some("filtered-1")).await;
+    assert_eq!((status, id.as_deref()), (200, Some("filtered-1")));
+    let lines = logs_until(&srv, |l| l["target"] == "stica::http").await;
+    let access = lines
+        .iter()
+        .find(|l| l["target"] == "stica::http")
+        .expect("access line");
+    assert_eq!(request_id_of(access), Some("filtered-1"), "{access}");
+}
+
+#[tokio::test]
 async fn one_of_two_replicas_on_one_database_holds_the_jobs_lease() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");

@@ -48,7 +48,10 @@ pub async fn track(req: Request<axum::body::Body>, next: Next) -> Response {
         .map_or("unmatched", |m| m.as_str())
         .to_string();
     let method = req.method().clone();
-    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
+    // At ERROR level so that no level filter drops it: a warning logged during the request under
+    // `STICA_LOG=warn` still carries the request id. (A span's level only decides whether it
+    // exists, it adds no line of its own.)
+    let span = tracing::error_span!("request", request_id = %id, method = %method, route = %route);
     let mut resp = next.run(req).instrument(span.clone()).await;
     let status = resp.status().as_u16();
     let secs = started.elapsed().as_secs_f64();
