@@ -11,7 +11,7 @@
 //! certificate) are not jobs in this sense and refresh on every replica.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use crate::sa::Storage;
@@ -35,6 +35,8 @@ struct Inner {
     holder: String,
     /// Unix seconds until which this replica may act as the holder (0: not the holder).
     leads_until: AtomicI64,
+    /// Set by [`Leadership::release`]: a renewal racing with shutdown must not take the lease back.
+    released: AtomicBool,
 }
 
 impl Leadership {
@@ -59,6 +61,7 @@ impl Leadership {
                 name: name.to_string(),
                 holder: holder.to_string(),
                 leads_until: AtomicI64::new(0),
+                released: AtomicBool::new(false),
             }),
         }
     }
@@ -72,6 +75,9 @@ impl Leadership {
     /// keeps the standing already earned, which lapses on its own.
     pub async fn renew(&self, now: i64) -> bool {
         let i = &self.inner;
+        if i.released.load(Ordering::SeqCst) {
+            return false;
+        }
         match i
             .sa
             .acquire_lease(&i.name, &i.holder, now, LEASE_TTL_SECS)
@@ -119,6 +125,7 @@ impl Leadership {
     /// Gives the lease up (graceful shutdown), so another replica takes it at its next renewal.
     pub async fn release(&self) {
         let i = &self.inner;
+        i.released.store(true, Ordering::SeqCst);
         i.leads_until.store(0, Ordering::SeqCst);
         crate::metrics::lease_held(&i.name, false);
         match i.sa.release_lease(&i.name, &i.holder).await {
@@ -157,6 +164,8 @@ mod tests {
         // b shuts down gracefully: a takes over at once
         b.release().await;
         assert!(!b.leads(t + LEASE_TTL_SECS + 2));
+        // and stays out: a renewal racing with its shutdown does not take the lease back
+        assert!(!b.renew(t + LEASE_TTL_SECS + 2).await);
         assert!(a.renew(t + LEASE_TTL_SECS + 2).await);
         sa.close().await.unwrap();
         drop_database(&url).await.unwrap();

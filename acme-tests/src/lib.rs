@@ -184,6 +184,17 @@ impl TestServer {
         }
     }
 
+    /// Stops the server with SIGTERM (a graceful shutdown) and waits for it to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill -TERM failed");
+        self.child.wait().expect("wait for stica")
+    }
+
     /// The lines the server wrote to stderr so far (its logs).
     pub fn log_lines(&self) -> Vec<String> {
         self.stderr.lock().map(|l| l.clone()).unwrap_or_default()

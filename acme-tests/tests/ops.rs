@@ -284,6 +284,44 @@ async fn one_of_two_replicas_on_one_database_holds_the_jobs_lease() {
     assert_eq!(holders, 1.0);
 }
 
+#[tokio::test]
+async fn the_jobs_move_to_the_other_replica_when_the_holder_shuts_down() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = ServerOptions {
+        data_dir: Some(tmp.path().join("data")),
+        env: vec![("STICA_LOG".into(), "info".into())],
+        ..Default::default()
+    };
+    // The first replica takes the free lease before it listens; the second finds it taken.
+    let mut a = TestServer::start(BIN, opts.clone()).await;
+    let b = TestServer::start(BIN, opts).await;
+    let held = "stica_lease_held{name=\"jobs\"}";
+    let holds = |srv: &TestServer| {
+        let url = format!("{}/metrics", srv.base);
+        async move { sample(&get(&url, None).await.1, held) }
+    };
+    assert_eq!((holds(&a).await, holds(&b).await), (1.0, 0.0));
+    // SIGTERM: a finishes, releases the lease, and b takes it at its next renewal
+    assert!(a.terminate().success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !a
+        .log_lines()
+        .iter()
+        .any(|l| l.contains("jobs lease released"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "a did not release: {:?}",
+            a.log_lines()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    while holds(&b).await != 1.0 {
+        assert!(Instant::now() < deadline, "b never took the jobs lease");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Runs `stica serve` and returns its exit code and stderr once it stops (a server that starts
 /// is killed and reported as `None`).
 fn serve_expecting_exit(
