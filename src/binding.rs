@@ -8,7 +8,8 @@
 //!
 //! | database identity | data directory `ca/`          | outcome                                  |
 //! |-------------------|-------------------------------|------------------------------------------|
-//! | none              | no CA                         | create the CA, bind the database         |
+//! | none, empty       | no CA                         | create the CA, bind the database         |
+//! | none, certificates| no CA                         | refuse: would be a second hierarchy      |
 //! | none              | CA, never bound (no marker)   | bind (a data directory made before this) |
 //! | none              | CA, bound before (marker)     | refuse: "this CA's database looks empty" |
 //! | root R            | no CA                         | refuse: would be a second hierarchy      |
@@ -44,16 +45,16 @@ pub enum BindingError {
         /// the data directory's root fingerprint
         root: String,
     },
-    /// The database belongs to a CA and the data directory has none: starting would create a
-    /// second hierarchy.
+    /// The database belongs to a CA (by its identity, or by the certificates it holds) and the
+    /// data directory has none: starting would create a second hierarchy.
     #[error(
-        "the database belongs to the CA with root sha256 {db_root}, but {dir} holds no CA: \
+        "the database belongs to the CA {db_root}, but {dir} holds no CA: \
          starting would create a second hierarchy. Copy ca/ from a replica of that CA into the \
          data directory; to create a new CA and bind this database to it, start once with \
          --bind-new-database"
     )]
     NoCaForDatabase {
-        /// the database's root fingerprint
+        /// the database's CA: `with root sha256 <hex>`, or a note that it holds certificates
         db_root: String,
         /// `<data-dir>/ca`
         dir: PathBuf,
@@ -89,6 +90,15 @@ pub struct DirState {
     pub bound: bool,
 }
 
+/// What the database holds, read before the CA is created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbState {
+    /// The CA it was bound to.
+    pub identity: Option<CaIdentity>,
+    /// Whether it stores certificates (of some CA, when there is no identity).
+    pub has_certificates: bool,
+}
+
 /// What to do after the check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -105,11 +115,16 @@ pub enum Verdict {
 /// The decision table in the module docs.
 pub fn decide(
     dir: &DirState,
-    db: Option<&CaIdentity>,
+    db: &DbState,
     ca_dir: &Path,
     bind_new_database: bool,
 ) -> Result<Verdict, BindingError> {
-    let refusal = match (db, &dir.root_sha256) {
+    let refusal = match (&db.identity, &dir.root_sha256) {
+        (None, None) if db.has_certificates => Some(BindingError::NoCaForDatabase {
+            db_root: "whose certificates it holds (issued before databases recorded their CA)"
+                .into(),
+            dir: ca_dir.to_path_buf(),
+        }),
         (None, None) => None,
         (None, Some(root)) if dir.bound => Some(BindingError::EmptyDatabase {
             marker: ca_dir.join(MARKER),
@@ -117,7 +132,7 @@ pub fn decide(
         }),
         (None, Some(_)) => None,
         (Some(id), None) => Some(BindingError::NoCaForDatabase {
-            db_root: id.root_sha256.clone(),
+            db_root: format!("with root sha256 {}", id.root_sha256),
             dir: ca_dir.to_path_buf(),
         }),
         (Some(id), Some(root)) if id.root_sha256 == *root => return Ok(Verdict::Start),
@@ -172,8 +187,11 @@ pub async fn check(
     bind_new_database: bool,
 ) -> Result<Verdict, BindingError> {
     let dir = dir_state(data_dir)?;
-    let db = sa.ca_identity().await?;
-    decide(&dir, db.as_ref(), &data_dir.join("ca"), bind_new_database)
+    let db = DbState {
+        identity: sa.ca_identity().await?,
+        has_certificates: sa.has_certificates().await?,
+    };
+    decide(&dir, &db, &data_dir.join("ca"), bind_new_database)
 }
 
 /// Binds the database to the CA now in `<data-dir>/ca` and writes the marker. Another replica
@@ -212,13 +230,27 @@ pub async fn bind(sa: &Storage, data_dir: &Path, verdict: Verdict) -> Result<(),
 mod tests {
     use super::*;
 
-    fn id(root: &str) -> CaIdentity {
-        CaIdentity {
-            root_sha256: root.into(),
-            issuer_sha256: "i".into(),
-            bound_at: 1,
+    fn id(root: &str) -> DbState {
+        DbState {
+            identity: Some(CaIdentity {
+                root_sha256: root.into(),
+                issuer_sha256: "i".into(),
+                bound_at: 1,
+            }),
+            has_certificates: true,
         }
     }
+
+    const EMPTY: DbState = DbState {
+        identity: None,
+        has_certificates: false,
+    };
+
+    /// A database from before `ca_identity`: certificates, no identity.
+    const OLD: DbState = DbState {
+        identity: None,
+        has_certificates: true,
+    };
 
     fn dir(root: Option<&str>, bound: bool) -> DirState {
         DirState {
@@ -233,15 +265,17 @@ mod tests {
         let bind = Ok::<_, ()>(Verdict::Bind { replace: false });
         let ok = |r: Result<Verdict, BindingError>| r.map_err(|_| ());
         // a new CA on a new database, and an old data directory meeting its first database
-        assert_eq!(ok(decide(&dir(None, false), None, ca, false)), bind);
-        assert_eq!(ok(decide(&dir(Some("r"), false), None, ca, false)), bind);
+        assert_eq!(ok(decide(&dir(None, false), &EMPTY, ca, false)), bind);
+        assert_eq!(ok(decide(&dir(Some("r"), false), &EMPTY, ca, false)), bind);
+        // upgrading: an old database meets its CA's data directory
+        assert_eq!(ok(decide(&dir(Some("r"), false), &OLD, ca, false)), bind);
         // the same CA
         assert_eq!(
-            ok(decide(&dir(Some("r"), true), Some(&id("r")), ca, false)),
+            ok(decide(&dir(Some("r"), true), &id("r"), ca, false)),
             Ok(Verdict::Start)
         );
         assert_eq!(
-            ok(decide(&dir(Some("r"), false), Some(&id("r")), ca, false)),
+            ok(decide(&dir(Some("r"), false), &id("r"), ca, false)),
             Ok(Verdict::Start)
         );
     }
@@ -249,25 +283,30 @@ mod tests {
     #[test]
     fn refusals_and_the_escape_hatch() {
         let ca = Path::new("/d/ca");
-        let e = decide(&dir(Some("r"), true), None, ca, false).unwrap_err();
+        let e = decide(&dir(Some("r"), true), &EMPTY, ca, false).unwrap_err();
         assert!(matches!(e, BindingError::EmptyDatabase { .. }));
         assert!(
             e.to_string().contains("this CA's database looks empty"),
             "{e}"
         );
-        let e = decide(&dir(None, false), Some(&id("r")), ca, false).unwrap_err();
+        let e = decide(&dir(None, false), &id("r"), ca, false).unwrap_err();
+        assert!(matches!(e, BindingError::NoCaForDatabase { .. }));
+        assert!(e.to_string().contains("second hierarchy"), "{e}");
+        // an old database without identity still belongs to the CA of its certificates
+        let e = decide(&dir(None, false), &OLD, ca, false).unwrap_err();
         assert!(matches!(e, BindingError::NoCaForDatabase { .. }));
         assert!(e.to_string().contains("second hierarchy"), "{e}");
         // a stale marker does not matter when the database knows its CA
-        let e = decide(&dir(Some("x"), true), Some(&id("r")), ca, false).unwrap_err();
+        let e = decide(&dir(Some("x"), true), &id("r"), ca, false).unwrap_err();
         assert!(matches!(e, BindingError::OtherCa { .. }));
         for (d, db) in [
-            (dir(Some("r"), true), None),
-            (dir(None, false), Some(id("r"))),
-            (dir(Some("x"), false), Some(id("r"))),
+            (dir(Some("r"), true), EMPTY),
+            (dir(None, false), id("r")),
+            (dir(None, false), OLD),
+            (dir(Some("x"), false), id("r")),
         ] {
             assert_eq!(
-                decide(&d, db.as_ref(), ca, true).unwrap(),
+                decide(&d, &db, ca, true).unwrap(),
                 Verdict::Bind { replace: true }
             );
         }

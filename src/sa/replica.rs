@@ -10,7 +10,7 @@
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter};
 
-use super::entity::{ca_identity, lease};
+use super::entity::{ca_identity, certificate, lease};
 use super::{SaError, Storage, is_unique_violation};
 
 /// The key of the single `ca_identity` row.
@@ -160,6 +160,12 @@ impl Storage {
             .ok_or_else(|| super::inconsistent("ca_identity row missing after insert"))
     }
 
+    /// Whether any certificate is stored: a database with certificates but no identity was used by
+    /// a stica from before `ca_identity` existed, so it belongs to some CA already.
+    pub async fn has_certificates(&self) -> Result<bool, SaError> {
+        Ok(certificate::Entity::find().one(&self.db).await?.is_some())
+    }
+
     /// Whether the database answers a trivial query (`/readyz`).
     pub async fn ping(&self) -> Result<(), SaError> {
         self.db.ping().await?;
@@ -257,6 +263,7 @@ mod tests {
     async fn the_first_ca_to_bind_a_database_keeps_it_unless_replaced() {
         let (sa, url) = storage().await;
         assert_eq!(sa.ca_identity().await.unwrap(), None);
+        assert!(!sa.has_certificates().await.unwrap());
         let a = CaIdentity {
             root_sha256: "aa".into(),
             issuer_sha256: "a1".into(),
