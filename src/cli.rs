@@ -14,6 +14,30 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Log format: text or json (default: the config file's `log_format`, else text).
+    #[arg(long, global = true, env = "STICA_LOG_FORMAT", value_enum)]
+    pub log_format: Option<crate::config::LogFormat>,
+}
+
+impl Cli {
+    /// The log format: the flag (or `STICA_LOG_FORMAT`), else `log_format` from the config file
+    /// of `stica serve --config`, else text. Read before logging starts, so a config file that
+    /// does not load falls back to text here and is reported when the command loads it.
+    pub fn log_format(&self) -> crate::config::LogFormat {
+        if let Some(f) = self.log_format {
+            return f;
+        }
+        match &self.command {
+            Command::Serve(args) => args
+                .common
+                .config
+                .as_deref()
+                .and_then(|p| Config::from_file(p).ok())
+                .map(|c| c.log_format)
+                .unwrap_or_default(),
+            _ => crate::config::LogFormat::Text,
+        }
+    }
 }
 
 /// Top-level commands.
@@ -200,6 +224,11 @@ pub struct ServeArgs {
     /// Policy directory (policy.toml, token-authorities/*.pem).
     #[arg(long)]
     policy_dir: Option<PathBuf>,
+    /// Bind the database to this data directory's CA although they do not match (an empty
+    /// database for a CA bound before, another CA's database, or no CA for a bound database).
+    /// Read docs/operations.md first: misused, it makes a second hierarchy.
+    #[arg(long)]
+    bind_new_database: bool,
 }
 
 /// `stica account ...`
@@ -295,6 +324,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             if let Some(p) = args.policy_dir {
                 cfg.policy_dir = Some(p);
             }
+            cfg.bind_new_database = args.bind_new_database;
             crate::server::serve(cfg).await
         }
         Command::Account(cmd) => account(cmd).await,
@@ -766,6 +796,16 @@ mod tests {
         ])
         .unwrap();
         assert!(Cli::try_parse_from(["stica", "serve", "--bogus"]).is_err());
+        let cli = Cli::try_parse_from(["stica", "serve", "--log-format", "json"]).unwrap();
+        assert_eq!(cli.log_format(), crate::config::LogFormat::Json);
+        assert!(Cli::try_parse_from(["stica", "serve", "--log-format", "xml"]).is_err());
+        let Command::Serve(args) = Cli::try_parse_from(["stica", "serve", "--bind-new-database"])
+            .unwrap()
+            .command
+        else {
+            panic!("serve")
+        };
+        assert!(args.bind_new_database);
         Cli::try_parse_from([
             "stica",
             "pa",

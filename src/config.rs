@@ -47,6 +47,26 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// stica's own CRL (`[crl]`, docs/revocation.md).
     pub crl: CrlConfig,
+    /// Log lines as `text` (default) or `json` (one JSON object per line, docs/operations.md).
+    /// `--log-format` and `STICA_LOG_FORMAT` override it.
+    pub log_format: LogFormat,
+    /// Bind the database to this data directory's CA even though they do not match (empty
+    /// database of a bound CA, a database of another CA, no CA for a bound database). Only from
+    /// the command line (`--bind-new-database`), never from the file: a one-time operator
+    /// decision, not a setting (docs/operations.md).
+    #[serde(skip)]
+    pub bind_new_database: bool,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line (tracing-subscriber's JSON format, with the request's span).
+    Json,
 }
 
 /// When stica signs its CRL and how long it may be cached (docs/revocation.md).
@@ -110,6 +130,8 @@ impl Default for Config {
             dev_token_authority: true,
             max_body_bytes: 64 * 1024,
             crl: CrlConfig::default(),
+            log_format: LogFormat::Text,
+            bind_new_database: false,
         }
     }
 }
@@ -193,6 +215,16 @@ mod tests {
         assert_eq!(c.external_base(), "https://ca.example/acme");
         let c: Config = toml::from_str("external_url = \"https://ca.example/?x=1\"").unwrap();
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn log_format_and_binding() {
+        let c: Config = toml::from_str("log_format = \"json\"").unwrap();
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert!(toml::from_str::<Config>("log_format = \"xml\"").is_err());
+        // the escape hatch is not a file setting
+        assert!(toml::from_str::<Config>("bind_new_database = true").is_err());
+        assert!(!Config::default().bind_new_database);
     }
 
     #[test]

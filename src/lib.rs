@@ -5,13 +5,16 @@
 #![forbid(unsafe_code)]
 
 pub mod acme;
+pub mod binding;
 pub mod ca;
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod jobs;
 pub mod jose;
 pub mod lint;
+pub mod metrics;
 pub mod nonce;
 pub mod pa;
 pub mod policy;

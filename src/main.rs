@@ -5,16 +5,15 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = stica::cli::Cli::parse();
-    let json = std::env::var("STICA_LOG_FORMAT").is_ok_and(|v| v == "json");
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("STICA_LOG").unwrap_or_else(|_| "info".into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
+    match cli.log_format() {
+        // The current span (the request, with its id) rides on every line.
+        stica::config::LogFormat::Json => builder.json().with_current_span(true).init(),
+        stica::config::LogFormat::Text => builder.init(),
     }
     match stica::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -47,6 +47,17 @@ pub enum NonceError {
     Expired,
 }
 
+impl NonceError {
+    /// The reason's name in `/metrics` (`stica_nonce_rejections_total`).
+    pub fn name(self) -> &'static str {
+        match self {
+            NonceError::Malformed => "malformed",
+            NonceError::Forged => "forged",
+            NonceError::Expired => "expired",
+        }
+    }
+}
+
 impl From<NonceError> for Error {
     fn from(e: NonceError) -> Self {
         Error::new(ErrorKind::BadNonce, e.to_string())

@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use crate::ca::crl_signer::CrlSigner;
 use crate::ca::{Ca, CrlDistributionPoint};
 use crate::config::Config;
+use crate::jobs::{JOBS_LEASE, Leadership};
 use crate::nonce::NonceKey;
 use crate::pa::DevTokenAuthority;
 use crate::policy::Policy;
@@ -33,6 +34,18 @@ pub struct Built {
     pub crl: Arc<CrlPublisher>,
 }
 
+/// The data directory's CA is checked against the database before anything is created
+/// (src/binding.rs); a mismatch stops the start.
+async fn connect_and_check(cfg: &Config) -> Result<(Storage, crate::binding::Verdict), String> {
+    let sa = Storage::connect(&cfg.database_url())
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    let verdict = crate::binding::check(&sa, &cfg.data_dir, cfg.bind_new_database)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((sa, verdict))
+}
+
 /// Builds the application from a validated config. Creates the data directory, the CA hierarchy
 /// and the dev token authority on first start.
 pub async fn build(cfg: &Config) -> Result<Built, String> {
@@ -43,6 +56,7 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
         Some(dir) => Policy::load(dir).map_err(|e| e.to_string())?,
         None => Policy::default(),
     };
+    let (sa, verdict) = connect_and_check(cfg).await?;
     // An intermediate that can issue `sca` certificates when policy offers them (profiles.md).
     if crate::ca::init_hierarchy_with(
         &cfg.data_dir,
@@ -94,13 +108,19 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
     {
         tracing::warn!(dir = %cfg.data_dir.join("ca").display(), "created the CRL signer certificate");
     }
-    let sa = Storage::connect(&cfg.database_url())
-        .await
-        .map_err(|e| format!("database: {e}"))?;
     let crl_signer = CrlSigner::load(&cfg.data_dir).map_err(|e| format!("CRL signer: {e}"))?;
     // `delegate` certificates name this CA's own (indirect) CRL and its signer (profiles.md).
     let own_crl = crl_signer.distribution_point(&Urls::new(&base).crl());
     let ca = ca.with_own_crl(own_crl).map_err(ca_error)?;
+    crate::binding::bind(&sa, &cfg.data_dir, verdict)
+        .await
+        .map_err(|e| e.to_string())?;
+    let health = Arc::new(crate::wfe::health::HealthState {
+        sa: sa.clone(),
+        ca_root_sha256: Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            ca.root_der(),
+        ))),
+    });
     let ca = match &policy.inventory {
         Some(inv) => ca.with_inventory(inv.clone()),
         None => ca,
@@ -149,10 +169,13 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
             &prefix,
             ocsp.clone(),
         ))
-        .merge(crate::status::ocsp::router_at(&prefix, ocsp));
+        .merge(crate::status::ocsp::router_at(&prefix, ocsp))
+        .merge(crate::wfe::health::router(health));
     if let Some(pa) = &pa {
         router = router.nest(&format!("{prefix}/sti-pa"), pa.router());
     }
+    // Last, so that it wraps every route above (request ids, access log, metrics).
+    let router = router.layer(axum::middleware::from_fn(crate::wfe::request::track));
     Ok(Built {
         router,
         base,
@@ -165,14 +188,19 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
 /// How often expired nonce and token records are purged.
 const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// Purges expired replay records (nonces, token uses) every [`PURGE_INTERVAL`]. Safe on several
-/// replicas at once: each purge is a plain conditional DELETE.
-fn spawn_housekeeping(sa: Storage) {
+/// Purges expired replay records (nonces, token uses) every [`PURGE_INTERVAL`] on the replica
+/// holding the jobs lease (src/jobs.rs). Each purge is a plain conditional DELETE, so two
+/// replicas running it together would only repeat work.
+fn spawn_housekeeping(sa: Storage, jobs: Leadership) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(PURGE_INTERVAL);
         loop {
             tick.tick().await;
-            match sa.purge_expired(crate::acme::now()).await {
+            let now = crate::acme::now();
+            if !jobs.leads(now) {
+                continue;
+            }
+            match sa.purge_expired(now).await {
                 Ok(n) if n > 0 => tracing::debug!(purged = n, "expired replay records purged"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purging expired records failed"),
@@ -229,16 +257,22 @@ pub async fn serve(mut cfg: Config) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     cfg.listen = local;
     let built = build(&cfg).await?;
-    spawn_housekeeping(built.storage.clone());
-    crate::status::crl::spawn_scheduler(built.crl.clone());
+    let jobs = Leadership::new(built.storage.clone(), JOBS_LEASE);
+    jobs.renew(crate::acme::now()).await;
+    jobs.spawn_renewal();
+    spawn_housekeeping(built.storage.clone(), jobs.clone());
+    crate::status::crl::spawn_scheduler(built.crl.clone(), jobs.clone());
     announce(&built, local);
-    match (&cfg.tls_cert, &cfg.tls_key) {
+    let served = match (&cfg.tls_cert, &cfg.tls_key) {
         (Some(cert), Some(key)) => crate::tls::serve_tls(listener, built.router, cert, key).await,
         _ => axum::serve(listener, built.router)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| e.to_string()),
-    }
+    };
+    // Another replica takes the jobs at its next renewal instead of waiting for the lease to expire.
+    jobs.release().await;
+    served
 }
 
 fn announce(built: &Built, local: std::net::SocketAddr) {

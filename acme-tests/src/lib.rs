@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How to start a server.
@@ -14,10 +15,19 @@ pub struct ServerOptions {
     pub policy_toml: Option<String>,
     /// PEM files copied into `<policy-dir>/token-authorities/`.
     pub token_authorities: Vec<PathBuf>,
-    /// Reuse this data directory (for restarts) instead of a new one.
+    /// Reuse this data directory (for restarts) instead of a new one. A restart reuses the
+    /// database the first start on this directory used (recorded beside it), as a real restart
+    /// does: stica refuses a CA whose database looks empty (docs/operations.md).
     pub data_dir: Option<PathBuf>,
     /// Serve HTTPS with a fresh self-signed certificate for 127.0.0.1.
     pub tls: bool,
+    /// Start against this database instead of a new one (or the one recorded for `data_dir`).
+    /// The caller keeps it: it is not dropped with the server.
+    pub database_url: Option<String>,
+    /// More arguments for `stica serve`.
+    pub args: Vec<String>,
+    /// More environment variables (e.g. `STICA_LOG`, `STICA_LOG_FORMAT`).
+    pub env: Vec<(String, String)>,
 }
 
 /// A running `stica serve`, killed on drop.
@@ -31,7 +41,21 @@ pub struct TestServer {
     /// with `tls`: the PEM certificate the server presents (trust it in clients)
     pub tls_cert_pem: Option<String>,
     child: Child,
+    stderr: Arc<Mutex<Vec<String>>>,
+    /// whether this server made (and so drops) its database
+    owns_database: bool,
     _tmp: Option<tempfile::TempDir>,
+}
+
+/// The file beside a caller's data directory that records the database its first start used.
+fn database_record(data_dir: &Path) -> PathBuf {
+    data_dir.with_file_name(format!(
+        "{}.database-url",
+        data_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("data")
+    ))
 }
 
 /// The path of the real binary under test.
@@ -50,9 +74,31 @@ impl TestServer {
                 (Some(t), d)
             }
         };
-        let database_url = stica::sa::testing::fresh_database_url()
-            .await
-            .expect("fresh test database");
+        // A caller's data directory keeps its database across restarts; the caller's temporary
+        // directory outlives the servers, so such a database is not dropped with any of them.
+        let recorded = opts
+            .data_dir
+            .as_deref()
+            .map(database_record)
+            .and_then(|p| std::fs::read_to_string(p).ok());
+        let (database_url, owns_database) = match (&opts.database_url, recorded) {
+            (Some(u), _) => (u.clone(), false),
+            (None, Some(u)) => (u.trim().to_string(), false),
+            (None, None) => {
+                let u = stica::sa::testing::fresh_database_url()
+                    .await
+                    .expect("fresh test database");
+                match &opts.data_dir {
+                    Some(d) => {
+                        std::fs::create_dir_all(d.parent().expect("data dir parent"))
+                            .expect("data dir parent");
+                        std::fs::write(database_record(d), &u).expect("database record");
+                        (u, false)
+                    }
+                    None => (u, true),
+                }
+            }
+        };
         let mut cmd = Command::new(bin);
         cmd.arg("serve")
             .arg("--listen")
@@ -62,8 +108,10 @@ impl TestServer {
             .arg("--database-url")
             .arg(&database_url)
             .env("STICA_LOG", "warn")
+            .args(&opts.args)
+            .envs(opts.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::piped());
         if opts.policy_toml.is_some() || !opts.token_authorities.is_empty() {
             let policy_dir = data_dir.with_file_name("policy");
             write_policy_dir(&policy_dir, &opts);
@@ -91,6 +139,18 @@ impl TestServer {
             cert.pem()
         });
         let mut child = cmd.spawn().expect("start stica");
+        // stderr is kept for tests that read the logs, and passed on to the test's own stderr.
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let child_err = child.stderr.take().expect("stderr");
+        let lines = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(child_err).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                if let Ok(mut l) = lines.lock() {
+                    l.push(line);
+                }
+            }
+        });
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -118,8 +178,26 @@ impl TestServer {
             database_url,
             tls_cert_pem,
             child,
+            stderr,
+            owns_database,
             _tmp: tmp,
         }
+    }
+
+    /// Stops the server with SIGTERM (a graceful shutdown) and waits for it to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill -TERM failed");
+        self.child.wait().expect("wait for stica")
+    }
+
+    /// The lines the server wrote to stderr so far (its logs).
+    pub fn log_lines(&self) -> Vec<String> {
+        self.stderr.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     /// The directory URL.
@@ -151,7 +229,7 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if self.database_url.starts_with("postgres") {
+        if self.owns_database && self.database_url.starts_with("postgres") {
             // Drop the per-test database on a runtime of its own (Drop cannot await).
             let url = self.database_url.clone();
             let _ = std::thread::spawn(move || {

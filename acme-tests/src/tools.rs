@@ -44,24 +44,28 @@ pub fn write_ocsp_files(dir: &Path, chain_pem: &str, root: &Path) {
     std::fs::copy(root, dir.join("root.pem")).expect("root");
 }
 
-/// Runs `bin serve` on `data_dir` with `policy_dir` and a SQLite database inside `data_dir`, and
-/// returns its exit code and stderr when it stops within 60 s (`None`: it started, and was
-/// killed).
+/// Runs `bin serve` on `data_dir` with `policy_dir` and `database_url` (default: a SQLite file
+/// inside `data_dir`), and returns its exit code and stderr when it stops within 60 s (`None`:
+/// it started, and was killed).
 pub fn serve_expecting_exit(
     bin: &str,
     data_dir: &Path,
     policy_dir: &Path,
+    database_url: Option<&str>,
 ) -> (Option<i32>, String) {
+    let database_url = database_url.map(str::to_string).unwrap_or_else(|| {
+        format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join("refused.db").display()
+        )
+    });
     let mut child = Command::new(bin)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .arg("--policy-dir")
         .arg(policy_dir)
         .arg("--database-url")
-        .arg(format!(
-            "sqlite://{}?mode=rwc",
-            data_dir.join("refused.db").display()
-        ))
+        .arg(&database_url)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

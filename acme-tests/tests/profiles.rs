@@ -382,6 +382,7 @@ async fn offering_sca_on_a_path_len_0_hierarchy_refuses_to_start_and_says_how_to
         },
     )
     .await;
+    let database_url = first.database_url.clone();
     drop(first);
     let inter = std::fs::read_to_string(data.join("ca").join("intermediate.pem")).unwrap();
     assert!(openssl_text(&inter).contains("CA:TRUE, pathlen:0"));
@@ -396,9 +397,11 @@ async fn offering_sca_on_a_path_len_0_hierarchy_refuses_to_start_and_says_how_to
     std::fs::write(policy.join("policy.toml"), ALL_PROFILES).unwrap();
     let (code, stderr) = {
         let (d, p) = (data.clone(), policy.clone());
-        tokio::task::spawn_blocking(move || acme_tests::tools::serve_expecting_exit(BIN, &d, &p))
-            .await
-            .unwrap()
+        tokio::task::spawn_blocking(move || {
+            acme_tests::tools::serve_expecting_exit(BIN, &d, &p, Some(&database_url))
+        })
+        .await
+        .unwrap()
     };
     assert!(code.is_some_and(|c| c != 0), "stica started: {stderr}");
     for needle in [
@@ -418,6 +421,9 @@ async fn offering_sca_on_a_path_len_0_hierarchy_refuses_to_start_and_says_how_to
         BIN,
         ServerOptions {
             data_dir: Some(data.clone()),
+            // A new hierarchy on the database of the old one: the operator's escape hatch
+            // (without it stica refuses to make a second hierarchy, docs/operations.md).
+            args: vec!["--bind-new-database".into()],
             policy_toml: Some(ALL_PROFILES.to_string()),
             token_authorities: vec![data.join("pa").join("root.pem")],
             ..Default::default()
@@ -653,6 +659,9 @@ async fn stica_client_obtains_tn_level_and_sca_certificates_from_the_dev_token_a
         BIN,
         ServerOptions {
             data_dir: Some(data.clone()),
+            // A new hierarchy on the database of the old one: the operator's escape hatch
+            // (without it stica refuses to make a second hierarchy, docs/operations.md).
+            args: vec!["--bind-new-database".into()],
             policy_toml: Some(ALL_PROFILES.into()),
             token_authorities: vec![data.join("pa").join("root.pem")],
             ..Default::default()

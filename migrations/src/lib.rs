@@ -11,6 +11,7 @@ mod m20261123_100002_parent_serial;
 mod m20261123_200001_authz_claim_constraints;
 mod m20261123_300001_authz_parent_serial;
 mod m20261123_300002_order_processing_since;
+mod m20261123_500001_leases_ca_identity;
 
 /// Runs the migrations in order (`Migrator::up`).
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_200001_authz_claim_constraints::Migration),
             Box::new(m20261123_300001_authz_parent_serial::Migration),
             Box::new(m20261123_300002_order_processing_since::Migration),
+            Box::new(m20261123_500001_leases_ca_identity::Migration),
         ]
     }
 }

@@ -247,6 +247,7 @@ impl CrlSigner {
         let tbs_der = tbs.to_der().map_err(|e| bad(e.to_string()))?;
         let entries = tbs.revoked_certificates.as_ref().map_or(0, Vec::len);
         tracing::info!(target: "audit", event = "crl.sign.start", entries, "signing CRL");
+        let started = std::time::Instant::now();
         let result = (|| {
             let sig = self.signer.sign(&tbs_der)?;
             aws_lc_rs::signature::UnparsedPublicKey::new(
@@ -267,6 +268,7 @@ impl CrlSigner {
             list.to_der()
                 .map_err(|e| CaError::Integrity(format!("CRL encoding: {e}")))
         })();
+        crate::metrics::signing("crl", started.elapsed().as_secs_f64());
         match &result {
             Ok(der) => {
                 tracing::info!(target: "audit", event = "crl.sign.done", entries, bytes = der.len(), "CRL signed")

@@ -94,7 +94,7 @@ pub enum CaError {
     /// Policy offers `sca`, but the issuing certificate's pathLenConstraint leaves no room for a
     /// CA certificate below it (RFC 5280 §4.2.1.9): stica refuses to start.
     #[error(
-        "the issuing certificate {issuer} has pathLenConstraint {have}, but policy offers the `sca` profile with sca_path_len = {sca_path_len}, which needs at least {need}. Fix: remove \"sca\" from [issuance] profiles in policy.toml, or give stica an issuing certificate with pathLen >= {need}; for a development hierarchy, stop stica, move <data-dir>/ca away and start again (a new root and an intermediate with pathLen {need} are created; certificates issued before no longer chain to the new root, so clients must fetch the new ca/root.pem)"
+        "the issuing certificate {issuer} has pathLenConstraint {have}, but policy offers the `sca` profile with sca_path_len = {sca_path_len}, which needs at least {need}. Fix: remove \"sca\" from [issuance] profiles in policy.toml, or give stica an issuing certificate with pathLen >= {need}; for a development hierarchy, stop stica, move <data-dir>/ca away and start again once with --bind-new-database (a new root and an intermediate with pathLen {need} are created; certificates issued before no longer chain to the new root, so clients must fetch the new ca/root.pem)"
     )]
     IssuerPathLenTooSmall {
         /// the issuing certificate (file or subject)
@@ -843,7 +843,9 @@ impl Ca {
             not_after = p.not_after,
             "signing certificate"
         );
+        let started = std::time::Instant::now();
         let result = self.sign_checked(&p);
+        crate::metrics::signing("certificate", started.elapsed().as_secs_f64());
         match &result {
             Ok(issued) => tracing::info!(
                 target: "audit",

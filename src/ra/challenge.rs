@@ -66,10 +66,15 @@ impl Ra {
             .verifier
             .verify(token, &authz.identifier_der, account_key, now)
             .await
-            .map_err(|e| Error::new(e.kind(), e.to_string()))?;
+            .map_err(|e| {
+                crate::metrics::token_failure(e.name());
+                Error::new(e.kind(), e.to_string())
+            })?;
         // Direct delegation: a stica-issued certificate signed it (issue 3); checked before the
         // token is spent, so a refused delegation token can be fixed and sent again.
-        let parent_serial = self.check_delegator(&valid).await?;
+        let parent_serial = self.check_delegator(&valid).await.inspect_err(|_| {
+            crate::metrics::token_failure("DelegationRefused");
+        })?;
         match self
             .sa
             .record_token_use(&valid.jti, &account.id, valid.exp, now)
@@ -78,11 +83,13 @@ impl Ra {
             TokenUse::First => {}
             TokenUse::SameAccount if self.policy.file.authority_token.allow_token_reuse => {}
             TokenUse::SameAccount => {
+                crate::metrics::token_failure("ReusedByAccount");
                 return Err(Error::unauthorized(
                     "this Authority Token was already used; policy allows each token once",
                 ));
             }
             TokenUse::OtherAccount => {
+                crate::metrics::token_failure("UsedByOtherAccount");
                 return Err(Error::unauthorized(
                     "this Authority Token was already used by another account",
                 ));

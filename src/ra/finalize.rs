@@ -105,7 +105,8 @@ impl Ra {
             self.sa.abort_finalize(&order.id).await?;
             return Err(e.into());
         }
-        tracing::info!(target: "audit", account = %account.id, order = %order.id, serial = %record.serial, profile = %record.profile, "certificate stored");
+        tracing::info!(target: "audit", event = "issue.stored", account = %account.id, order = %order.id, serial = %record.serial, profile = %record.profile, "certificate stored");
+        crate::metrics::certificate_issued(&record.profile);
         self.order(account, order_id).await
     }
 

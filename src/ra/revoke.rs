@@ -178,7 +178,8 @@ pub async fn record_revocation(
         .await?
     {
         RevokeOutcome::Revoked { cascaded } => {
-            tracing::info!(target: "audit", event = "revoke", serial, reason = %reason, cause = %cause, cascaded = ?cascaded, "certificate revoked");
+            tracing::info!(target: "audit", event = "revoke", serial, reason = %reason, by = %cause, cascaded = ?cascaded, "certificate revoked");
+            crate::metrics::revocation(reason.name());
             let crl_number = match crl {
                 None => None,
                 Some(p) => match p.publish(now()).await {

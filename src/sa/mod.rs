@@ -18,6 +18,7 @@
 
 mod entity;
 pub mod model;
+mod replica;
 mod status;
 pub mod testing;
 #[cfg(test)]
@@ -46,6 +47,7 @@ pub use model::{
     ApiToken, CertificateState, Change, ChangeEvent, CrlInput, Revocation, RevokeOutcome,
     RevokedEntry, StoredCrl,
 };
+pub use replica::{CaIdentity, Lease, PoolStats};
 
 use entity::{account, authz, certificate, challenge, eab_key, order, token, used_nonce};
 

@@ -138,12 +138,23 @@ fn parse_serial(text: &str) -> Result<String, String> {
     Ok(s)
 }
 
+/// Who ran an operator command, for the audit log only (`USER` or `LOGNAME`): the stored cause
+/// stays `operator`, because the issuance-state API shows causes to its consumers.
+fn operator_login() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.is_empty() && u.len() <= 64 && !u.chars().any(char::is_control))
+        .unwrap_or_else(|| "unknown".into())
+}
+
 /// `stica revoke --serial HEX --reason N`
 pub async fn revoke(args: RevokeArgs) -> Result<(), String> {
     let serial = parse_serial(&args.serial)?;
     let reason = parse_reason(&args.reason)?;
     let (cfg, sa) = open(&args.common).await?;
     let crl = publisher(&cfg, &sa).await?;
+    tracing::info!(target: "audit", event = "revoke.request", serial = %serial, reason = %reason, by = "operator", login = %operator_login(), "operator revocation requested");
     let done =
         crate::ra::revoke::record_revocation(&sa, Some(&crl), &serial, reason, "operator".into())
             .await

@@ -233,6 +233,8 @@ impl CrlPublisher {
             })
             .await??;
         tracing::info!(
+            target: "audit",
+            event = "crl.published",
             number = stored.number,
             covered_seq = stored.covered_seq,
             bytes = stored.der.len(),
@@ -271,16 +273,22 @@ impl CrlPublisher {
     }
 }
 
-/// Checks every `check_interval_secs` whether a new CRL is due and publishes it. Several replicas
-/// may run it: the CRL number counter serializes them and each CRL is complete.
-pub fn spawn_scheduler(publisher: Arc<CrlPublisher>) {
+/// Checks every `check_interval_secs` whether a new CRL is due and publishes it, on the replica
+/// that holds the jobs lease. Were two replicas to run it at once, the CRL number counter would
+/// still serialize them and each CRL would be complete: the lease saves work, not correctness.
+pub fn spawn_scheduler(publisher: Arc<CrlPublisher>, jobs: crate::jobs::Leadership) {
     let every = Duration::from_secs(u64::from(publisher.settings.check_interval_secs).max(1));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = publisher.refresh(crate::acme::now()).await {
+            // One replica signs scheduled CRLs (src/jobs.rs); the others serve what it stored.
+            let now = crate::acme::now();
+            if !jobs.leads(now) {
+                continue;
+            }
+            if let Err(e) = publisher.refresh(now).await {
                 tracing::error!(error = %e, "CRL refresh failed; retrying at the next check");
             }
         }

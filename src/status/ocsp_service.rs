@@ -113,7 +113,7 @@ pub fn spawn_maintenance(
                         Ok(rc) => match responder.rotate(0, rc.signer.clone(), rc.cert_der.clone())
                         {
                             Ok(()) => {
-                                tracing::info!(target: "audit", not_after = rc.not_after, "OCSP responder certificate rotated")
+                                tracing::info!(target: "audit", event = "ocsp_responder_cert.rotated", not_after = rc.not_after, "OCSP responder certificate rotated")
                             }
                             Err(e) => tracing::error!(error = %e, "OCSP responder rotation failed"),
                         },

@@ -165,6 +165,38 @@ pub enum TokenError {
 }
 
 impl TokenError {
+    /// The variant's name: the `reason` label of `stica_token_failures_total`.
+    pub fn name(&self) -> &'static str {
+        use TokenError::*;
+        match self {
+            TooLarge => "TooLarge",
+            NotJws(_) => "NotJws",
+            UnsupportedAlg(_) => "UnsupportedAlg",
+            Crit(_) => "Crit",
+            WrongTyp(_) => "WrongTyp",
+            MissingClaim(_) => "MissingClaim",
+            InvalidClaim { .. } => "InvalidClaim",
+            CaNotBoolean => "CaNotBoolean",
+            Expired { .. } => "Expired",
+            NotYetValid { .. } => "NotYetValid",
+            LifetimeTooLong { .. } => "LifetimeTooLong",
+            NoSigner => "NoSigner",
+            AmbiguousSigner => "AmbiguousSigner",
+            X5uRefused { .. } => "X5uRefused",
+            X5uFetch { .. } => "X5uFetch",
+            X5uContent { .. } => "X5uContent",
+            UntrustedSigner(_) => "UntrustedSigner",
+            SignerKeyUsage => "SignerKeyUsage",
+            SignerKey(_) => "SignerKey",
+            BadSignature => "BadSignature",
+            SignerRevoked { .. } => "SignerRevoked",
+            RevocationUnknown(_) => "RevocationUnknown",
+            WrongTkType(_) => "WrongTkType",
+            TkValueMismatch => "TkValueMismatch",
+            FingerprintMismatch(_) => "FingerprintMismatch",
+        }
+    }
+
     /// The ACME problem type (see the module docs for the reasoning).
     pub fn kind(&self) -> ErrorKind {
         use TokenError::*;

@@ -95,12 +95,13 @@ pub async fn authenticate(
             jws.header.url.as_deref().unwrap_or("")
         )));
     }
-    let nonce = jws
-        .header
-        .nonce
-        .as_deref()
-        .ok_or_else(|| Error::new(ErrorKind::BadNonce, "the JWS has no nonce header"))?;
-    let nonce_expires = state.nonces.check(nonce, now())?;
+    let nonce = jws.header.nonce.as_deref().ok_or_else(|| {
+        crate::metrics::nonce_rejected("missing");
+        Error::new(ErrorKind::BadNonce, "the JWS has no nonce header")
+    })?;
+    let nonce_expires = state.nonces.check(nonce, now()).inspect_err(|e| {
+        crate::metrics::nonce_rejected(e.name());
+    })?;
     let (key, account) = match (&jws.header.jwk, &jws.header.kid, key_ref) {
         (Some(_), Some(_), _) => {
             return Err(Error::malformed(
@@ -146,6 +147,7 @@ pub async fn authenticate(
     // Consumed last, so that a request refused above leaves the client's nonce usable; a replay
     // is caught here whichever replica minted the nonce.
     if !state.ra.sa.consume_nonce(nonce, nonce_expires).await? {
+        crate::metrics::nonce_rejected("replayed");
         return Err(Error::new(
             ErrorKind::BadNonce,
             "this nonce was already used",

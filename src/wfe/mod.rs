@@ -4,9 +4,11 @@
 mod account;
 mod certificate;
 mod directory;
+pub mod health;
 mod jws;
 mod order;
 mod problem;
+pub mod request;
 mod urls;
 mod views;
 
@@ -36,7 +38,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
 }
 
-/// The ACME route table. `extra` (the dev token authority, status endpoints) is merged in.
+/// The ACME route table. The dev token authority, status endpoints and probes
+/// ([`health::router`]) are merged in by `server::build`.
 pub fn router(state: Arc<AppState>) -> Router {
     let acme = Router::new()
         .route(
@@ -97,11 +100,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), acme_headers))
         .with_state(state.clone());
     let prefix = state.urls.path_prefix();
-    let healthz = Router::new().route("/healthz", get(|| async { "ok" }));
     if prefix.is_empty() {
-        acme.merge(healthz)
+        acme
     } else {
-        Router::new().nest(&prefix, acme).merge(healthz)
+        Router::new().nest(&prefix, acme)
     }
 }
 

@@ -4,11 +4,13 @@
 pub mod account;
 pub mod api_token;
 pub mod authz;
+pub mod ca_identity;
 pub mod certificate;
 pub mod challenge;
 pub mod counter;
 pub mod crl;
 pub mod eab_key;
+pub mod lease;
 pub mod order;
 pub mod status_change;
 pub mod token;
