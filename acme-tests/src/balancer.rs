@@ -29,8 +29,12 @@ pub struct Balancer {
 }
 
 impl Balancer {
-    /// Listens on 127.0.0.1 and forwards to `backends`.
-    pub async fn start(backends: Vec<SocketAddr>) -> Balancer {
+    /// Listens on 127.0.0.1 for `n` backends, set later with [`Balancer::set_backends`] (the
+    /// replicas need the balancer's address as their external URL before they start).
+    pub async fn start(n: usize) -> Balancer {
+        let backends: Vec<SocketAddr> = (0..n)
+            .map(|_| SocketAddr::from(([127, 0, 0, 1], 9)))
+            .collect();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let counts: Arc<Vec<AtomicUsize>> =

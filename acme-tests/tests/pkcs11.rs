@@ -62,7 +62,12 @@ fn ca_init(module: &Path, conf: &Path, data_dir: &Path, pin: &Path) -> std::proc
         .args(["--org", "HSM Test CA", "--path-len", "1"])
         .arg("--pkcs11-module")
         .arg(module)
-        .args(["--pkcs11-token-label", "stica", "--pkcs11-key-label", "stica-issuing"])
+        .args([
+            "--pkcs11-token-label",
+            "stica",
+            "--pkcs11-key-label",
+            "stica-issuing",
+        ])
         .arg("--pkcs11-pin-file")
         .arg(pin)
         .output()
@@ -93,7 +98,10 @@ async fn a_softhsm_backed_ca_issues_certificates_that_openssl_verifies() {
         "the CA keys stay in the token"
     );
     let toml = std::fs::read_to_string(ca.join("pkcs11.toml")).unwrap();
-    assert!(!toml.contains("1234"), "no PIN in the data directory: {toml}");
+    assert!(
+        !toml.contains("1234"),
+        "no PIN in the data directory: {toml}"
+    );
     // A second init refuses to touch an existing hierarchy or reuse the labels.
     assert!(!ca_init(&module, &conf, &data_dir, &pin).status.success());
 
