@@ -57,7 +57,7 @@ async fn two_replicas() -> (Balancer, Vec<TestServer>, TestTa, String, tempfile:
     let lb = Balancer::start(2).await;
     let ta = TestTa::start().await;
     let opts = |dir: &Path| ServerOptions {
-        policy_toml: Some(String::new()),
+        policy_toml: Some("[issuance]\nprofiles = [\"shaken-spc\", \"tn-level\"]\n".into()),
         token_authorities: vec![ta.root_file.clone()],
         data_dir: Some(dir.to_path_buf()),
         database_url: Some(db.clone()),
@@ -290,6 +290,13 @@ async fn killing_a_replica_mid_load_loses_and_duplicates_nothing() {
         interrupted.extend(seen.interrupted);
     }
     assert!(valid.len() >= 4, "issuances completed: {}", valid.len());
+    eprintln!(
+        "issued {}, interrupted {} (A had {} connections, B {})",
+        valid.len(),
+        interrupted.len(),
+        lb.connections(0),
+        lb.connections(1)
+    );
 
     // Every certificate a client was told about is stored and served by the survivor.
     let sa = stica::sa::Storage::connect(&db).await.unwrap();
