@@ -514,8 +514,12 @@ fn ca_init(args: CaInitArgs) -> Result<(), String> {
             );
         }
     }
+    // The CRL signer is made with the hierarchy, so that every replica copies the same one.
+    crate::ca::crl_signer::ensure_crl_signer(&args.data_dir)
+        .map_err(|e| format!("CRL signer: {e}"))?;
     println!("  root:         {}", dir.join("root.pem").display());
     println!("  intermediate: {}", dir.join("intermediate.pem").display());
+    println!("  CRL signer:   {}", dir.join("crl-signer.pem").display());
     Ok(())
 }
 

@@ -93,6 +93,8 @@ async fn a_softhsm_backed_ca_issues_certificates_that_openssl_verifies() {
     let ca = data_dir.join("ca");
     assert!(ca.join("root.pem").exists() && ca.join("intermediate.pem").exists());
     assert!(ca.join("pkcs11.toml").exists());
+    // the CRL signer is made with the hierarchy, certified by the HSM key
+    assert!(ca.join("crl-signer.pem").exists());
     assert!(
         !ca.join("intermediate.key").exists() && !ca.join("root.key").exists(),
         "the CA keys stay in the token"
