@@ -44,13 +44,13 @@ pub fn write_ocsp_files(dir: &Path, chain_pem: &str, root: &Path) {
     std::fs::copy(root, dir.join("root.pem")).expect("root");
 }
 
-/// Runs `bin serve` on `data_dir` with `policy_dir` and `database_url` (default: a SQLite file
-/// inside `data_dir`), and returns its exit code and stderr when it stops within 60 s (`None`:
-/// it started, and was killed).
+/// Runs `bin serve` on `data_dir` with `policy_dir` (if any) and `database_url` (default: a
+/// SQLite file inside `data_dir`), and returns its exit code and stderr when it stops within
+/// 60 s (`None`: it started, and was killed).
 pub fn serve_expecting_exit(
     bin: &str,
     data_dir: &Path,
-    policy_dir: &Path,
+    policy_dir: Option<&Path>,
     database_url: Option<&str>,
 ) -> (Option<i32>, String) {
     let database_url = database_url.map(str::to_string).unwrap_or_else(|| {
@@ -59,11 +59,14 @@ pub fn serve_expecting_exit(
             data_dir.join("refused.db").display()
         )
     });
-    let mut child = Command::new(bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+    let mut cmd = Command::new(bin);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
-        .arg("--policy-dir")
-        .arg(policy_dir)
+        .env("STICA_LOG", "warn");
+    if let Some(policy_dir) = policy_dir {
+        cmd.arg("--policy-dir").arg(policy_dir);
+    }
+    let mut child = cmd
         .arg("--database-url")
         .arg(&database_url)
         .stdout(Stdio::null())

@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use acme_tests::ta::TestTa;
@@ -322,46 +321,13 @@ async fn the_jobs_move_to_the_other_replica_when_the_holder_shuts_down() {
     }
 }
 
-/// Runs `stica serve` and returns its exit code and stderr once it stops (a server that starts
-/// is killed and reported as `None`).
-fn serve_expecting_exit(
-    data_dir: &Path,
-    database_url: &str,
-    extra: &[&str],
-) -> (Option<i32>, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .arg("--database-url")
-        .arg(database_url)
-        .args(extra)
-        .env("STICA_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("stica");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            let mut err = String::new();
-            std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)
-                .expect("stderr");
-            return (status.code(), err);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return (None, String::new());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 async fn refused(data_dir: &Path, database_url: &str) -> String {
     let (d, u) = (data_dir.to_path_buf(), database_url.to_string());
-    let (code, stderr) = tokio::task::spawn_blocking(move || serve_expecting_exit(&d, &u, &[]))
-        .await
-        .unwrap();
+    let (code, stderr) = tokio::task::spawn_blocking(move || {
+        acme_tests::tools::serve_expecting_exit(BIN, &d, None, Some(&u))
+    })
+    .await
+    .unwrap();
     assert!(code.is_some_and(|c| c != 0), "stica started: {stderr}");
     stderr
 }

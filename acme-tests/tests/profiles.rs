@@ -398,7 +398,7 @@ async fn offering_sca_on_a_path_len_0_hierarchy_refuses_to_start_and_says_how_to
     let (code, stderr) = {
         let (d, p) = (data.clone(), policy.clone());
         tokio::task::spawn_blocking(move || {
-            acme_tests::tools::serve_expecting_exit(BIN, &d, &p, Some(&database_url))
+            acme_tests::tools::serve_expecting_exit(BIN, &d, Some(&p), Some(&database_url))
         })
         .await
         .unwrap()

@@ -486,7 +486,7 @@ async fn import_refuses_what_cannot_be_a_subordinate_and_serve_refuses_a_tampere
         let (code, stderr) = {
             let (d, p) = (data.clone(), policy.clone());
             tokio::task::spawn_blocking(move || {
-                acme_tests::tools::serve_expecting_exit(BIN, &d, &p, None)
+                acme_tests::tools::serve_expecting_exit(BIN, &d, Some(&p), None)
             })
             .await
             .unwrap()
