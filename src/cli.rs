@@ -45,6 +45,9 @@ pub enum Command {
     Inventory(InventoryCommand),
     /// Lint a certificate against a profile: the checks stica runs before it signs.
     Lint(LintArgs),
+    /// Load tools: issuance and OCSP throughput and latency against a running server.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
 }
 
 /// `stica lint`
@@ -246,6 +249,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Verify(cmd) => verify(cmd),
         Command::Inventory(cmd) => inventory(cmd),
         Command::Lint(args) => lint(args),
+        Command::Bench(cmd) => crate::bench::run(cmd).await,
     }
 }
 
