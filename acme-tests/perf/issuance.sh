@@ -25,7 +25,7 @@ mkdir -p "$WORK"
 pids=()
 dbs_made=()
 cleanup() {
-  for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for d in "${dbs_made[@]}"; do psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1 || true; done
   [ -n "$KEEP" ] || rm -rf "$WORK"
 }
@@ -49,7 +49,7 @@ EOF
 
 serve() { # data_dir db_url -> sets BASE and SPID
   : >"$WORK/serve.out"
-  STICA_LOG=warn setsid "$STICA" serve --listen 127.0.0.1:0 --data-dir "$1" --database-url "$2" \
+  STICA_LOG=warn "$STICA" serve --listen 127.0.0.1:0 --data-dir "$1" --database-url "$2" \
     >"$WORK/serve.out" 2>>"$WORK/serve.err" &
   SPID=$!
   pids+=("$SPID")
@@ -63,7 +63,7 @@ serve() { # data_dir db_url -> sets BASE and SPID
   BASE="http://$addr"
 }
 
-stop() { kill -TERM -- "-$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; }
+stop() { kill -TERM "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; }
 
 rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
 
