@@ -27,12 +27,8 @@ async fn bench(args: Vec<String>) -> Value {
         "stica bench failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn s(v: &str) -> String {
@@ -101,7 +97,10 @@ async fn bench_issue_then_ocsp_get_and_post_without_errors() {
 
     let url = format!("{}/ocsp", srv.base);
     let cert = chain_file.display().to_string();
-    for extra in [&["--method", "get"][..], &["--method", "post", "--nonce"][..]] {
+    for extra in [
+        &["--method", "get"][..],
+        &["--method", "post", "--nonce"][..],
+    ] {
         let mut args = vec![
             s("ocsp"),
             s("--url"),
@@ -154,7 +153,14 @@ async fn bench_counts_refusals_by_type() {
     let chains_arg = chains.display().to_string();
     let report = bench(issue_args(
         &srv,
-        &["--count", "1", "--concurrency", "1", "--save-chains", &chains_arg],
+        &[
+            "--count",
+            "1",
+            "--concurrency",
+            "1",
+            "--save-chains",
+            &chains_arg,
+        ],
     ))
     .await;
     assert_eq!(report["successes"], 1, "{report}");
