@@ -56,6 +56,10 @@ pub struct IssueArgs {
     /// Stop after this many issuances (whichever of this and --duration comes first).
     #[arg(long)]
     pub count: Option<u64>,
+    /// Start at most this many issuances per second over all workers (default: as fast as the
+    /// workers go); e.g. half of the peak rate, for latencies at half load.
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// The TNAuthList every order asks for.
     #[arg(long, default_value = "spc:1234")]
     pub tnauthlist: String,
@@ -123,6 +127,8 @@ pub struct IssueReport {
     pub concurrency: usize,
     /// `per-issuance` or `per-worker`
     pub accounts: &'static str,
+    /// the `--rate` asked for (issuances started per second), if any
+    pub rate: Option<f64>,
     /// `local` (minted from --pa-data-dir) or `http`
     pub tokens: &'static str,
     /// wall time of the run
@@ -187,7 +193,14 @@ pub async fn measure(args: IssueArgs) -> Result<IssueReport, BenchError> {
     }
     let http =
         http_client(args.ca_file.as_deref()).map_err(|e| BenchError::Input(e.to_string()))?;
-    let run = Arc::new(Run::new(duration, args.count));
+    let mut run = Run::new(duration, args.count);
+    if let Some(rate) = args.rate {
+        if !(rate > 0.0 && rate.is_finite()) {
+            return Err(BenchError::Input("--rate must be a positive number".into()));
+        }
+        run = run.with_rate(rate);
+    }
+    let run = Arc::new(run);
     let ctx = Arc::new(Ctx {
         list,
         tokens,
@@ -228,6 +241,7 @@ pub async fn measure(args: IssueArgs) -> Result<IssueReport, BenchError> {
         } else {
             "per-issuance"
         },
+        rate: args.rate,
         tokens: match ctx.tokens {
             Tokens::Local(_) => "local",
             Tokens::Remote(_) => "http",
@@ -249,9 +263,12 @@ impl IssueReport {
     /// The human-readable report.
     pub fn text(&self) -> String {
         let mut out = format!(
-            "stica bench issue: {} workers, accounts {}, tokens {}, {:.1} s\n\
+            "stica bench issue: {} workers{}, accounts {}, tokens {}, {:.1} s\n\
              {} issued, {} failed, {:.1} issuances/s\n\n{}\n",
             self.concurrency,
+            self.rate
+                .map(|r| format!(" paced at {r}/s"))
+                .unwrap_or_default(),
             self.accounts,
             self.tokens,
             self.elapsed_secs,
@@ -279,7 +296,7 @@ async fn worker(ctx: Arc<Ctx>, id: usize) -> Tally {
     let mut tally = Tally::default();
     let mut account: Option<AcmeClient> = None;
     let mut n = 0u64;
-    while ctx.run.next() {
+    while ctx.run.next_paced().await {
         let start = Instant::now();
         let result = issue_once(&ctx, &mut account, &mut tally.phases).await;
         match result {
@@ -503,6 +520,7 @@ mod tests {
             directory: "http://x/directory".into(),
             concurrency: 2,
             accounts: "per-issuance",
+            rate: None,
             tokens: "local",
             elapsed_secs: 1.0,
             successes: 1,

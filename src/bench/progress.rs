@@ -14,6 +14,7 @@ pub struct Run {
     deadline: Instant,
     duration: Duration,
     limit: Option<u64>,
+    interval: Option<Duration>,
     started: AtomicU64,
     ok: AtomicU64,
     failed: AtomicU64,
@@ -28,10 +29,41 @@ impl Run {
             deadline: start + duration,
             duration,
             limit,
+            interval: None,
             started: AtomicU64::new(0),
             ok: AtomicU64::new(0),
             failed: AtomicU64::new(0),
         }
+    }
+
+    /// Paces the run: iteration `k` (counted over all workers) starts no earlier than
+    /// `k / rate` seconds after the start. Latency is measured from the actual start, so a
+    /// server slower than the rate shows up as a lower throughput, not as higher latencies.
+    pub fn with_rate(mut self, per_sec: f64) -> Self {
+        if per_sec > 0.0 && per_sec.is_finite() {
+            self.interval = Some(Duration::from_secs_f64(1.0 / per_sec));
+        }
+        self
+    }
+
+    /// [`Run::next`], then waits for the iteration's slot when the run is paced.
+    pub async fn next_paced(&self) -> bool {
+        let Some(interval) = self.interval else {
+            return self.next();
+        };
+        if Instant::now() >= self.deadline {
+            return false;
+        }
+        let k = self.started.fetch_add(1, Ordering::Relaxed);
+        if self.limit.is_some_and(|limit| k >= limit) {
+            return false;
+        }
+        let slot = self.start + interval.saturating_mul(u32::try_from(k).unwrap_or(u32::MAX));
+        if slot >= self.deadline {
+            return false;
+        }
+        tokio::time::sleep_until(slot.into()).await;
+        true
     }
 
     /// Claims the next iteration; false once the run is over. A worker in the middle of an
@@ -121,6 +153,19 @@ mod tests {
         run.done(false);
         let line = run.line("issue");
         assert!(line.contains("1 ok  1 failed"), "{line}");
+    }
+
+    #[tokio::test]
+    async fn a_paced_run_spaces_iterations_and_respects_the_count() {
+        let run = Run::new(Duration::from_secs(3600), Some(3)).with_rate(1000.0);
+        assert!(run.next_paced().await);
+        assert!(run.next_paced().await);
+        assert!(run.next_paced().await);
+        assert!(!run.next_paced().await);
+        // Slot 2 starts 2 ms after the start at the earliest (a lower bound, not a timing).
+        assert!(run.elapsed() >= Duration::from_millis(2));
+        let unpaced = Run::new(Duration::from_secs(3600), None).with_rate(0.0);
+        assert!(unpaced.interval.is_none());
     }
 
     #[test]
