@@ -72,6 +72,9 @@ pub enum Command {
     Inventory(InventoryCommand),
     /// Lint a certificate against a profile: the checks stica runs before it signs.
     Lint(LintArgs),
+    /// Load tools: issuance and OCSP throughput and latency against a running server.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
     /// The CA hierarchy (import an SCA to run as a subordinate delegation CA).
     #[command(subcommand)]
     Ca(CaCommand),
@@ -337,6 +340,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Verify(cmd) => verify(cmd),
         Command::Inventory(cmd) => inventory(cmd),
         Command::Lint(args) => lint(args),
+        Command::Bench(cmd) => crate::bench::run(cmd).await,
         Command::Ca(cmd) => ca(cmd),
     }
 }

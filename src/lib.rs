@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod acme;
+pub mod bench;
 pub mod binding;
 pub mod ca;
 pub mod cli;

@@ -102,7 +102,9 @@ impl DevPaConfig {
         match std::fs::read_to_string(path) {
             Ok(text) => Self::from_toml(&text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let password = pki::random_b64url(18)?;
+                // Never starting with '-': the password goes on command lines
+                // (`stica client --pa-password X`), where a leading '-' reads as a flag.
+                let password = format!("dev{}", pki::random_b64url(18)?);
                 let config = Self {
                     users: vec![DevPaUser {
                         user_id: "dev".to_string(),
