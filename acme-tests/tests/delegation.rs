@@ -127,6 +127,11 @@ async fn certificate_state(srv: &TestServer, serial: &str) -> stica::sa::model::
 }
 
 fn verify_chain_cli(srv: &TestServer, chain_pem: &str) -> (bool, String) {
+    verify_chain_cli_with(srv, chain_pem, &[])
+}
+
+/// `stica verify chain` with `extra` arguments (`--crl`, ...).
+fn verify_chain_cli_with(srv: &TestServer, chain_pem: &str, extra: &[&str]) -> (bool, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("chain.pem");
     std::fs::write(&file, chain_pem).expect("write");
@@ -135,6 +140,9 @@ fn verify_chain_cli(srv: &TestServer, chain_pem: &str) -> (bool, String) {
         .arg(&file)
         .arg("--anchor")
         .arg(srv.root_pem())
+        .arg("--data-dir")
+        .arg(&srv.data_dir)
+        .args(extra)
         .output()
         .expect("stica verify chain");
     (
@@ -188,6 +196,9 @@ async fn sca_and_tn_level_holders_delegate_directly_and_revoking_the_parent_revo
     );
     let (ok, report) = verify_chain_cli(&srv, &chain);
     assert!(ok, "{report}");
+    // and with revocation: stica's own CRL (indirect, signed by its CRL signer) lists nothing yet
+    let (ok, report) = verify_chain_cli_with(&srv, &chain, &["--crl"]);
+    assert!(ok && report.contains("[0] good (not on"), "{report}");
 
     // A TN-level holder delegates a subset of its numbers the same way.
     let tn_scope = list("tn:12155550300,tn:12155550301,tn:12155550302");
@@ -250,6 +261,9 @@ async fn sca_and_tn_level_holders_delegate_directly_and_revoking_the_parent_revo
     assert_eq!(revocation.cause, format!("parent:{}", sca.serial));
     // the TN-level holder's delegate is untouched
     assert!(certificate_state(&srv, serial2).await.revocation.is_none());
+    // `stica verify chain --crl` finds the delegate on stica's CRL.
+    let (ok, report) = verify_chain_cli_with(&srv, &chain, &["--crl"]);
+    assert!(!ok && report.contains("[0] REVOKED"), "{report}");
     // OCSP (on demand, with a nonce) reports the delegate revoked.
     let text = ocsp_status(&srv, &chain).await;
     assert!(text.contains("leaf.pem: revoked"), "{text}");
