@@ -382,21 +382,14 @@ async fn issue_once(
         timed(samples, 3, async {
             for (authz_url, challenge_url) in &authz_urls {
                 client
-                    .respond_tkauth(challenge_url, &token, TkauthField::Atc)
+                    .answer_tkauth(
+                        authz_url,
+                        challenge_url,
+                        &token,
+                        TkauthField::Atc,
+                        format!("authorization {authz_url}"),
+                    )
                     .await?;
-                let authz = client.poll_authz(authz_url).await?;
-                if authz.status != AuthzStatus::Valid {
-                    let problem = authz
-                        .challenges
-                        .iter()
-                        .find(|c| c.kind == TKAUTH_01)
-                        .and_then(|c| c.error.clone())
-                        .map(Box::new);
-                    return Err(ClientError::Failed {
-                        what: format!("authorization {authz_url}"),
-                        problem,
-                    });
-                }
             }
             Ok(())
         })

@@ -130,11 +130,7 @@ pub fn init_hierarchy_with(
     let paths = HierarchyPaths::new(data_dir);
     if paths.in_token() {
         // Keys in a PKCS#11 token (`stica ca init --pkcs11-...`): only the certificates are here.
-        let missing: Vec<PathBuf> = [&paths.root_cert, &paths.intermediate_cert]
-            .into_iter()
-            .filter(|p| !p.exists())
-            .cloned()
-            .collect();
+        let missing = missing_files([&paths.root_cert, &paths.intermediate_cert]);
         if !missing.is_empty() {
             return Err(CaError::PartialHierarchy { missing });
         }
@@ -142,23 +138,13 @@ pub fn init_hierarchy_with(
     }
     if paths.is_imported() {
         // A subordinate hierarchy never has the root key: nothing to create, only to check.
-        let missing: Vec<PathBuf> = paths
-            .imported()
-            .into_iter()
-            .filter(|p| !p.exists())
-            .cloned()
-            .collect();
+        let missing = missing_files(paths.imported());
         if !missing.is_empty() {
             return Err(CaError::PartialHierarchy { missing });
         }
         return Ok(false);
     }
-    let missing: Vec<PathBuf> = paths
-        .all()
-        .into_iter()
-        .filter(|p| !p.exists())
-        .cloned()
-        .collect();
+    let missing = missing_files(paths.all());
     if missing.is_empty() {
         return Ok(false);
     }
@@ -309,6 +295,11 @@ fn write_certificates(
         "created CA root and intermediate"
     );
     Ok(())
+}
+
+/// The files of `files` that do not exist.
+fn missing_files<'a>(files: impl IntoIterator<Item = &'a PathBuf>) -> Vec<PathBuf> {
+    files.into_iter().filter(|p| !p.exists()).cloned().collect()
 }
 
 /// Parameters shared by the root and the intermediate.

@@ -354,6 +354,31 @@ impl AcmeClient {
         self.post(challenge_url, &to_bytes(&payload)).await?.json()
     }
 
+    /// Answers a tkauth-01 challenge with `token` and polls its authorization until it is
+    /// decided; an authorization that is not `valid` is [`ClientError::Failed`] with the
+    /// challenge's problem document. `what` names the authorization in that error.
+    pub async fn answer_tkauth(
+        &self,
+        authz_url: &str,
+        challenge_url: &str,
+        token: &str,
+        field: TkauthField,
+        what: String,
+    ) -> Result<Authorization, ClientError> {
+        self.respond_tkauth(challenge_url, token, field).await?;
+        let authz = self.poll_authz(authz_url).await?;
+        if authz.status == AuthzStatus::Valid {
+            return Ok(authz);
+        }
+        let problem = authz
+            .challenges
+            .iter()
+            .find(|c| c.kind == crate::acme::TKAUTH_01)
+            .and_then(|c| c.error.clone())
+            .map(Box::new);
+        Err(ClientError::Failed { what, problem })
+    }
+
     /// Polls an authorization until it leaves `pending` (RFC 8555 §7.5.1), honouring `Retry-After`
     /// within the [`PollPolicy`]. The returned authorization may be `invalid`: the caller decides.
     pub async fn poll_authz(&self, url: &str) -> Result<Authorization, ClientError> {

@@ -384,21 +384,14 @@ pub async fn obtain(
         };
         progress(&format!("answering tkauth-01 challenge {}", challenge.url));
         client
-            .respond_tkauth(&challenge.url, &token, opts.tkauth_field)
+            .answer_tkauth(
+                authz_url,
+                &challenge.url,
+                &token,
+                opts.tkauth_field,
+                format!("the tkauth-01 challenge for {tnauthlist}"),
+            )
             .await?;
-        let authz = client.poll_authz(authz_url).await?;
-        if authz.status != AuthzStatus::Valid {
-            let problem = authz
-                .challenges
-                .iter()
-                .find(|c| c.kind == TKAUTH_01)
-                .and_then(|c| c.error.clone())
-                .map(Box::new);
-            return Err(ClientError::Failed {
-                what: format!("the tkauth-01 challenge for {tnauthlist}"),
-                problem,
-            });
-        }
         progress("authorization valid");
     }
 
