@@ -124,6 +124,28 @@ ratio() { jq -s '(.[0].responses_per_sec / (if .[1].responses_per_sec > 0 then .
 echo "throughput, stica pre-signed GET / openssl POST: $(ratio stica-get openssl-post)x"
 sg=$(cat "$WORK/stica-get.ticks"); op=$(cat "$WORK/openssl-post.ticks")
 echo "server CPU per response, openssl POST / stica GET: $(jq -n --argjson a "$op" --argjson b "$sg" --slurpfile x "$WORK/openssl-post.json" --slurpfile y "$WORK/stica-get.json" 'if $b > 0 and $x[0].successes > 0 then (($a / $x[0].successes) / ($b / $y[0].successes) * 10 | floor) / 10 else "-" end')x"
+
+# 6. With wrk (when installed): a load generator in C that costs far less CPU per request than
+#    `stica bench ocsp`, so stica's responder, not the client, is what the two cores spend on. One
+#    pre-built GET request (RFC 6960 appendix A.1: base64, URL-encoded, after /ocsp/). Only stica:
+#    openssl's responder answered no request from wrk (0 in 10 s; it serves `stica bench ocsp`),
+#    so openssl's figure stays the load tool's, which openssl's own CPU bounds, not the client's.
+if command -v wrk >/dev/null 2>&1; then
+  openssl x509 -in "${chains[0]}" -out "$WORK/leaf.pem"
+  openssl ocsp -issuer "$ISSUER" -cert "$WORK/leaf.pem" -no_nonce -reqout "$WORK/req.der" >/dev/null 2>&1
+  REQ=$(base64 -w0 "$WORK/req.der" | sed 's/+/%2B/g; s,/,%2F,g; s/=/%3D/g')
+  before=$(cpu_ticks "${pids[0]}")
+  wrk -t1 -c"$CONCURRENCY" -d"$DURATION" --latency "$BASE/ocsp/$REQ" >"$WORK/stica-get.wrk" 2>&1 || true
+  after=$(cpu_ticks "${pids[0]}")
+  f="$WORK/stica-get.wrk"
+  rps=$(awk '/Requests\/sec/ {print $2}' "$f")
+  echo
+  echo "wrk -t1 -c$CONCURRENCY -d$DURATION, stica pre-signed GET: $rps requests/s," \
+    "p50 $(awk '$1=="50%" {print $2}' "$f"), p99 $(awk '$1=="99%" {print $2}' "$f")," \
+    "non-2xx $(awk '/Non-2xx/ {print $NF}' "$f" | grep . || echo 0), server CPU $((after - before)) ticks"
+  o=$(jq '.responses_per_sec' "$WORK/openssl-get.json")
+  echo "stica GET (wrk) / openssl GET (stica bench ocsp): $(awk -v s="$rps" -v o="$o" 'BEGIN { if (o > 0) printf "%.1f", s / o; else print "-" }')x"
+fi
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "load average at the end: $load"
 [ -n "$KEEP" ] && echo "reports in $WORK" || true
