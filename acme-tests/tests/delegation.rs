@@ -429,6 +429,52 @@ async fn delegation_tokens_outside_the_signers_scope_or_from_the_wrong_signer_ar
     assert_nothing_issued(&raw, &order, &order_url).await;
 }
 
+/// A certificate with `scope` signed by the server's own intermediate key, but never issued
+/// (no record): it chains to stica's root, so only the RA's records can refuse it.
+fn unrecorded_cert(srv: &TestServer, scope: &TnAuthList, raw: Raw) -> Held {
+    let ca = srv.data_dir.join("ca");
+    let inter_pem = std::fs::read_to_string(ca.join("intermediate.pem")).unwrap();
+    let inter_key =
+        rcgen::KeyPair::from_pem(&std::fs::read_to_string(ca.join("intermediate.key")).unwrap())
+            .unwrap();
+    let issuer = rcgen::Issuer::from_ca_cert_pem(&inter_pem, inter_key).unwrap();
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "SHAKEN Forged");
+    params.use_authority_key_identifier_extension = true;
+    params.custom_extensions = vec![rcgen::CustomExtension::from_oid_content(
+        &[1, 3, 6, 1, 5, 5, 7, 1, 26],
+        scope.to_der(),
+    )];
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    Held {
+        chain_pem: format!("{}{inter_pem}", cert.pem()),
+        key,
+        serial: String::new(),
+        raw,
+    }
+}
+
+#[tokio::test]
+async fn a_signer_chaining_to_this_ca_but_never_issued_by_it_delegates_nothing() {
+    let (srv, _ta) = server_with_ta(POLICY).await;
+    let scope = list("range:12155550100+100");
+    let l = list("tn:12155550123");
+    let (raw, order, order_url, chall) = pending_order(&srv, &l).await;
+    let placeholder = Raw::new(&srv.directory()).await;
+    let forged = unrecorded_cert(&srv, &scope, placeholder);
+    let token = forged_scope_token(&forged, &l, &raw, false);
+    let r = raw.answer(&chall, &token).await;
+    let detail = r.json()["error"]["detail"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(detail.contains("no record of issuing it"), "{detail}");
+    assert_token_refused(&raw, &order, &order_url, &chall, &token, "unauthorized").await;
+}
+
 #[tokio::test]
 async fn an_expired_signer_certificate_delegates_nothing() {
     let (srv, ta) = server_with_ta(POLICY).await;
