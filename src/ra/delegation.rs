@@ -51,7 +51,9 @@ impl Ra {
                 signer.serial
             )));
         }
-        self.require_not_revoked(&signer.serial).await?;
+        if state.revocation.is_some() {
+            return Err(revoked_parent(&signer.serial));
+        }
         let profile = Profile::parse(&state.cert.profile)
             .ok_or_else(|| Error::internal(format!("stored profile {:?}", state.cert.profile)))?;
         if !matches!(profile, Profile::Sca | Profile::TnLevel) {
@@ -82,9 +84,7 @@ impl Ra {
     pub(super) async fn require_not_revoked(&self, serial: &str) -> Result<()> {
         match self.sa.certificate_state(serial).await? {
             Some(state) if state.revocation.is_none() => Ok(()),
-            Some(_) => Err(Error::unauthorized(format!(
-                "the certificate that delegated these numbers (serial {serial}) is revoked"
-            ))),
+            Some(_) => Err(revoked_parent(serial)),
             None => Err(Error::unauthorized(format!(
                 "the certificate that delegated these numbers (serial {serial}) is unknown to this CA"
             ))),
@@ -113,6 +113,12 @@ impl Ra {
             _ => Ok(()),
         }
     }
+}
+
+fn revoked_parent(serial: &str) -> Error {
+    Error::unauthorized(format!(
+        "the certificate that delegated these numbers (serial {serial}) is revoked"
+    ))
 }
 
 /// What the RA reads from a delegating signer's certificate.

@@ -53,6 +53,7 @@ impl Ra {
             error: None,
             certificate_serial: None,
             created_at: now,
+            processing_since: None,
         };
         let authz = Authz {
             id: random_id(),
@@ -187,7 +188,10 @@ impl Ra {
             self.sa.expire_order(&order.id).await?;
             order.status = OrderStatus::Invalid;
         }
-        if order.status == OrderStatus::Processing {
+        let cutoff = now() - STALE_PROCESSING_SECS;
+        if order.status == OrderStatus::Processing
+            && order.processing_since.is_none_or(|since| since < cutoff)
+        {
             // The replica that claimed it died while signing (issue 5): fail it after a bound,
             // so the client learns that nothing was issued and orders again.
             let mut problem = Error::internal("stale processing order").problem();
@@ -195,7 +199,6 @@ impl Ra {
                 "the CA stopped while signing this order; nothing was issued: place a new order"
                     .into();
             let error = serde_json::to_string(&problem).map_err(Error::internal)?;
-            let cutoff = now() - STALE_PROCESSING_SECS;
             if self
                 .sa
                 .fail_stale_processing(&order.id, cutoff, &error)

@@ -85,6 +85,8 @@ pub struct Order {
     pub certificate_serial: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
+    /// When finalize claimed it, while `processing` (set by `Storage::begin_finalize`).
+    pub processing_since: Option<i64>,
 }
 
 /// An ACME authorization (RFC 8555 §7.1.4) with what its Authority Token granted.
@@ -419,6 +421,7 @@ impl TryFrom<entity::order::Model> for Order {
             error: m.error,
             certificate_serial: m.certificate_serial,
             created_at: m.created_at,
+            processing_since: m.processing_since,
         })
     }
 }
@@ -436,7 +439,7 @@ impl From<&Order> for entity::order::ActiveModel {
             error: Set(o.error.clone()),
             certificate_serial: Set(o.certificate_serial.clone()),
             created_at: Set(o.created_at),
-            processing_since: NotSet,
+            processing_since: Set(o.processing_since),
         }
     }
 }

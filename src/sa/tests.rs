@@ -64,6 +64,7 @@ fn order_set(account_id: &str, created_at: i64) -> (Order, Authz, Challenge) {
         error: None,
         certificate_serial: None,
         created_at,
+        processing_since: None,
     };
     let authz = Authz {
         id: new_id(),

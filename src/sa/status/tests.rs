@@ -54,6 +54,7 @@ async fn ready_order(s: &Storage, account: &Account, expires: i64) -> Order {
         error: None,
         certificate_serial: None,
         created_at: 1_000,
+        processing_since: None,
     };
     let authz = Authz {
         id: new_id(),
