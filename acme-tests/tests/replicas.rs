@@ -197,6 +197,54 @@ async fn replicas_share_nonces_orders_finalize_and_revocation() {
     stica::sa::testing::drop_database(&db).await.ok();
 }
 
+/// Each replica caches accounts for a second (the `kid` lookup); issuance and revocation
+/// re-read the account, so an account deactivated through A cannot finalize through B while B's
+/// copy is still warm, and nothing is issued.
+#[tokio::test]
+async fn an_account_deactivated_on_one_replica_cannot_finalize_on_the_other() {
+    let (lb, replicas, ta, db, _tmp) = two_replicas().await;
+    let mut raw = client(&lb).await;
+    lb.set_route(Route::Pinned(0));
+    assert_eq!(raw.register().await.status, 201);
+    let l = list(7);
+    let r = raw.new_order(&l.to_der()).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let order = r.json();
+    let order_url = r.header("location").unwrap();
+    let chall = raw.challenge_url(&order).await;
+    let r = raw
+        .answer(&chall, &ta.token(&l, &raw.key.public_jwk()))
+        .await;
+    assert_eq!(r.json()["status"], "valid", "{}", r.text());
+    // B reads the account (and caches it) ...
+    lb.set_route(Route::Pinned(1));
+    assert_eq!(raw.post(&order_url, None).await.json()["status"], "ready");
+    // ... A deactivates it ...
+    lb.set_route(Route::Pinned(0));
+    let kid = raw.kid.clone().unwrap();
+    let r = raw
+        .post(&kid, Some(&json!({"status": "deactivated"})))
+        .await;
+    assert_eq!(r.json()["status"], "deactivated", "{}", r.text());
+    // ... and B refuses to issue at once.
+    lb.set_route(Route::Pinned(1));
+    let r = raw.finalize(&order, &csr(&l.to_der())).await;
+    assert_eq!(
+        r.problem_type(),
+        "urn:ietf:params:acme:error:unauthorized",
+        "{}",
+        r.text()
+    );
+    let sa = stica::sa::Storage::connect(&db).await.unwrap();
+    assert!(!sa.has_certificates().await.unwrap(), "nothing issued");
+    let id = kid.rsplit('/').next().unwrap();
+    let stored = sa.account(id).await.unwrap().unwrap();
+    assert_eq!(stored.status, stica::acme::AccountStatus::Deactivated);
+    sa.close().await.ok();
+    drop(replicas);
+    stica::sa::testing::drop_database(&db).await.ok();
+}
+
 /// What one worker saw.
 #[derive(Default)]
 struct Seen {

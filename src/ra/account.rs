@@ -149,7 +149,10 @@ impl Ra {
         if let Some(contact) = upd.contact {
             account.contact = validate_contacts(contact)?;
         }
-        self.sa.update_account(&account).await?;
+        self.sa
+            .update_account(&account)
+            .await
+            .map_err(account_changed)?;
         Ok(account)
     }
 
@@ -202,7 +205,12 @@ impl Ra {
             return Err(Error::malformed("the new key is the current key"));
         }
         self.sa
-            .change_account_key(&account.id, &new_key.to_json().to_string(), &thumbprint)
+            .change_account_key(
+                &account.id,
+                &account.thumbprint,
+                &new_key.to_json().to_string(),
+                &thumbprint,
+            )
             .await
             .map_err(key_conflict)?;
         tracing::info!(account = %account.id, "account key changed");
@@ -214,10 +222,27 @@ impl Ra {
     }
 }
 
+/// A guarded account write found the account deactivated or re-keyed since the request was
+/// authenticated (on another replica, within the account cache's lifetime): RFC 8555 §7.3.6
+/// refuses requests of a deactivated account, and a rolled-over key no longer speaks for it.
+fn account_changed(e: crate::sa::SaError) -> Error {
+    match e {
+        crate::sa::SaError::Conflict { what, .. } if what == crate::sa::ACCOUNT_CHANGED => {
+            Error::unauthorized(
+                "the account was deactivated or its key changed; sign with its current key",
+            )
+        }
+        other => other.into(),
+    }
+}
+
 /// §7.3.5: a new key that another account holds is a 409 naming that account (its id here; the
 /// front end turns it into a URL).
 fn key_conflict(e: crate::sa::SaError) -> Error {
     match e {
+        crate::sa::SaError::Conflict { what, .. } if what == crate::sa::ACCOUNT_CHANGED => {
+            account_changed(e)
+        }
         crate::sa::SaError::Conflict { id, .. } => {
             let mut err = Error::new(
                 ErrorKind::Conflict,

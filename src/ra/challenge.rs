@@ -48,10 +48,15 @@ impl Ra {
                 }
             }
         };
-        self.sa
+        match self
+            .sa
             .record_challenge_result(&challenge.id, &authz.id, &authz.order_id, &outcome, now())
-            .await?;
-        self.challenge(account, challenge_id).await
+            .await?
+        {
+            Some(written) => Ok(written),
+            // Another request or replica answered it first: report what it recorded.
+            None => self.challenge(account, challenge_id).await,
+        }
     }
 
     async fn validate_token(

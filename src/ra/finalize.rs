@@ -73,6 +73,7 @@ impl Ra {
             self.require_not_revoked(parent).await?;
         }
         let request = self.check_csr(account, &order, &authz, csr_b64).await?;
+        self.require_current(account).await?;
         let profile = request.profile;
         // Lint before taking the order: a CSR or policy problem leaves the order `ready`.
         let prepared = self.ca.prepare(request)?;
@@ -107,7 +108,12 @@ impl Ra {
         }
         tracing::info!(target: "audit", event = "issue.stored", account = %account.id, order = %order.id, serial = %record.serial, profile = %record.profile, "certificate stored");
         crate::metrics::certificate_issued(&record.profile);
-        self.order(account, order_id).await
+        // What complete_issuance wrote (processing -> valid, with the certificate): no re-read.
+        Ok(Order {
+            status: OrderStatus::Valid,
+            certificate_serial: Some(record.serial),
+            ..order
+        })
     }
 
     async fn check_csr(

@@ -74,6 +74,30 @@ pub(crate) fn require_valid(account: &Account) -> Result<()> {
     }
 }
 
+impl Ra {
+    /// Re-reads `account` from the database (not the request cache) and requires it still
+    /// `valid` with the same key. For the acts that bind (issuance, revocation): the `kid`
+    /// lookup may come from a cache that lags another replica's deactivation or key rollover by
+    /// up to a second (`sa::account_cache`); these acts must not ride on that lag.
+    pub(crate) async fn require_current(&self, account: &Account) -> Result<()> {
+        match self.sa.account(&account.id).await? {
+            Some(a)
+                if a.status == crate::acme::AccountStatus::Valid
+                    && a.thumbprint == account.thumbprint =>
+            {
+                Ok(())
+            }
+            Some(_) => Err(Error::unauthorized(
+                "the account was deactivated or its key changed; sign with its current key",
+            )),
+            None => Err(Error::new(
+                ErrorKind::AccountDoesNotExist,
+                "no account at this kid",
+            )),
+        }
+    }
+}
+
 /// A random url-safe identifier with 128 bits of entropy.
 pub fn random_id() -> String {
     let mut bytes = [0u8; 16];

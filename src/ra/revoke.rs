@@ -226,6 +226,9 @@ impl Ra {
             .filter(|s| s.cert.der == der)
             .ok_or_else(not_permitted)?;
         let grant = self.grant(requester, &state, &submitted).await?;
+        if let Requester::Account(a) = requester {
+            self.require_current(a).await?;
+        }
         record_revocation(
             &self.sa,
             self.crl.as_deref(),

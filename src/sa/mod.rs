@@ -16,6 +16,7 @@
 //! 404 and `accountDoesNotExist`; writes to a row that does not exist return
 //! [`SaError::NotFound`].
 
+mod account_cache;
 mod entity;
 pub mod model;
 mod replica;
@@ -24,6 +25,7 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -37,7 +39,7 @@ use sea_orm::{
 };
 use stica_migrations::{Migrator, MigratorTrait};
 
-use crate::acme::{AuthzStatus, ChallengeStatus, OrderStatus};
+use crate::acme::{AccountStatus, AuthzStatus, ChallengeStatus, OrderStatus};
 use crate::error::{Error, ErrorKind};
 
 pub use model::{
@@ -61,6 +63,10 @@ const MIGRATION_LOCK_KEY: i64 = 0x7374_6963_616d_6967;
 /// Token use records are kept this long past the token's `exp`, so a token that a verifier still
 /// accepts within its clock skew is never reported as a first use again.
 const TOKEN_RECORD_GRACE: i64 = 24 * 3600;
+
+/// The `what` of the `Conflict` a guarded account write returns when the stored account is no
+/// longer valid with the key the request was signed with.
+pub const ACCOUNT_CHANGED: &str = "the account was deactivated or re-keyed meanwhile";
 
 /// Storage errors.
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +128,47 @@ async fn finish<T>(txn: DatabaseTransaction, r: Result<T, SaError>) -> Result<T,
     }
 }
 
+/// SQLite pool size of the durable pool (accounts, issuance, revocation: fewer, rarer writes).
+const SQLITE_POOL_DURABLE: u32 = 4;
+
+fn sqlite_options(
+    o: sea_orm::sqlx::sqlite::SqliteConnectOptions,
+    synchronous: SqliteSynchronous,
+) -> sea_orm::sqlx::sqlite::SqliteConnectOptions {
+    o.create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(synchronous)
+        .foreign_keys(true)
+        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+}
+
+/// The options of one of the two pools of a file or server database (see [`Storage`]).
+fn pool_options(url: &str, durable: bool) -> ConnectOptions {
+    let mut opts = ConnectOptions::new(url);
+    opts.sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        let (size, sync) = if durable {
+            (SQLITE_POOL_DURABLE, SqliteSynchronous::Full)
+        } else {
+            (SQLITE_POOL, SqliteSynchronous::Normal)
+        };
+        opts.max_connections(size);
+        opts.map_sqlx_sqlite_opts(move |o| sqlite_options(o, sync));
+    } else if !durable {
+        opts.map_sqlx_postgres_opts(|o| o.options([("synchronous_commit", "off")]));
+    }
+    opts
+}
+
+/// `BEGIN IMMEDIATE` on SQLite (the write lock up front), a plain `BEGIN` on PostgreSQL.
+async fn begin_immediate(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
 /// Serializes writers to one order: a no-op update takes the row lock on PostgreSQL (SQLite
 /// write transactions are already exclusive). Returns whether the order exists.
 async fn lock_order(txn: &DatabaseTransaction, order_id: &str) -> Result<bool, DbErr> {
@@ -133,55 +180,89 @@ async fn lock_order(txn: &DatabaseTransaction, order_id: &str) -> Result<bool, D
     Ok(res.rows_affected == 1)
 }
 
-/// The database behind stica: cheap to clone (a shared pool).
+/// The database behind stica: cheap to clone (shared pools).
+///
+/// Two pools over one database, differing only in when a commit waits for the disk:
+/// - `db` commits without waiting (SQLite `synchronous=NORMAL` in WAL mode, PostgreSQL
+///   `synchronous_commit=off`): nonces, orders, authorizations, challenges, token uses, order
+///   state. A power loss (not a process crash) may forget the last such commits.
+/// - `durable` waits for the disk on every commit (SQLite `synchronous=FULL`, PostgreSQL's
+///   default): what a client or a relying party is told and then relies on: accounts and their
+///   keys, EAB bindings, authorization deactivation, issued certificates, revocations, CRLs,
+///   API tokens, the CA binding.
+///
+/// Both logs are written in commit order, so a durable commit also makes every earlier commit
+/// of either pool durable (SQLite fsyncs the shared WAL file; PostgreSQL flushes its WAL up to
+/// the commit record). A state a crash can leave behind is therefore always a prefix of what
+/// happened: an issued certificate's order, authorization, token use and nonce are never lost
+/// while the certificate survives. Lost tail commits only send a client back a step (an order
+/// to `pending`, a nonce usable once more for a request whose effect was lost too).
+///
+/// On a SQLite file, writers of this process also queue on one async lock (`write_gate`) before
+/// they ask SQLite for its write lock: SQLite admits one writer at a time and makes the others
+/// poll with sleeps of up to 100 ms (its busy handler), which is what made p99 latencies jump
+/// under load; an async FIFO queue wakes the next writer the moment the last one is done.
+/// Other processes on the same file (the `stica` CLI) still meet the busy timeout.
 #[derive(Debug, Clone)]
 pub struct Storage {
     db: DatabaseConnection,
+    durable: DatabaseConnection,
+    write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// `kid` lookups (see [`Storage::account_for_request`]).
+    accounts: Arc<account_cache::AccountCache>,
 }
 
 impl Storage {
     /// Connects to `url` and brings the schema up to date.
     ///
     /// `sqlite://path?mode=rwc` (the file is created if missing; every pooled connection gets WAL,
-    /// `foreign_keys=ON`, `synchronous=FULL` and a busy timeout) or `postgres://...`. Migrations run
-    /// in one transaction under a lock (`BEGIN IMMEDIATE` on SQLite, `pg_advisory_xact_lock` on
-    /// PostgreSQL), so replicas starting together apply them once.
+    /// `foreign_keys=ON` and a busy timeout) or `postgres://...`. Migrations run in one
+    /// transaction under a lock (`BEGIN IMMEDIATE` on SQLite, `pg_advisory_xact_lock` on
+    /// PostgreSQL), so replicas starting together apply them once. See [`Storage`] for the two
+    /// pools this opens.
     pub async fn connect(url: &str) -> Result<Self, SaError> {
-        let mut opts = ConnectOptions::new(url);
-        opts.sqlx_logging(false);
-        if url.starts_with("sqlite:") {
-            let memory = url.contains(":memory:") || url.contains("mode=memory");
-            if memory {
-                // Each in-memory connection is its own database: keep exactly one, forever.
-                opts.max_connections(1)
-                    .min_connections(1)
-                    .idle_timeout(None)
-                    .max_lifetime(None);
-            } else {
-                opts.max_connections(SQLITE_POOL);
-            }
-            opts.map_sqlx_sqlite_opts(|o| {
-                o.create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Full)
-                    .foreign_keys(true)
-                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
-            });
-        } else if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        let sqlite = url.starts_with("sqlite:");
+        if !(sqlite || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             let scheme = url.split(':').next().unwrap_or_default();
             return Err(SaError::Db(DbErr::Custom(format!(
                 "unsupported database URL scheme {scheme:?} (use sqlite:// or postgres://)"
             ))));
         }
-        let db = Database::connect(opts).await?;
-        let storage = Self { db };
+        if sqlite && (url.contains(":memory:") || url.contains("mode=memory")) {
+            // Each in-memory connection is its own database: keep exactly one, forever, and
+            // use it for both roles (nothing in memory survives a crash anyway).
+            let mut opts = ConnectOptions::new(url);
+            opts.sqlx_logging(false)
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+            opts.map_sqlx_sqlite_opts(|o| sqlite_options(o, SqliteSynchronous::Full));
+            let db = Database::connect(opts).await?;
+            let storage = Self {
+                durable: db.clone(),
+                db,
+                write_gate: None,
+                accounts: Arc::default(),
+            };
+            storage.migrate().await?;
+            return Ok(storage);
+        }
+        let durable = Database::connect(pool_options(url, true)).await?;
+        let storage = Self {
+            db: Database::connect(pool_options(url, false)).await?,
+            durable,
+            write_gate: sqlite.then(|| Arc::new(tokio::sync::Mutex::new(()))),
+            accounts: Arc::default(),
+        };
         storage.migrate().await?;
         Ok(storage)
     }
 
-    /// Closes the pool; clones of this storage fail afterwards.
+    /// Closes the pools; clones of this storage fail afterwards.
     pub async fn close(&self) -> Result<(), SaError> {
         self.db.close_by_ref().await?;
+        self.durable.close_by_ref().await?;
         Ok(())
     }
 
@@ -195,7 +276,8 @@ impl Storage {
     }
 
     async fn migrate(&self) -> Result<(), SaError> {
-        let txn = self.begin_write().await?;
+        let _gate = self.gate().await;
+        let txn = self.begin_durable().await?;
         let r = async {
             if txn.get_database_backend() == DbBackend::Postgres {
                 txn.execute_unprepared(&format!(
@@ -210,15 +292,24 @@ impl Storage {
         finish(txn, r).await
     }
 
+    /// This process's turn to write (SQLite files only; see [`Storage`]). Held until the
+    /// writing function returns; no function holding it calls another one that takes it.
+    async fn gate(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.write_gate {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
     /// A write transaction: `BEGIN IMMEDIATE` on SQLite, so it takes the write lock up front
     /// (waiting out the busy timeout) instead of failing when a read upgrades to a write.
     async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
-        self.db
-            .begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
-            })
-            .await
+        begin_immediate(&self.db).await
+    }
+
+    /// [`Self::begin_write`] whose commit waits for the disk (see [`Storage`]).
+    async fn begin_durable(&self) -> Result<DatabaseTransaction, DbErr> {
+        begin_immediate(&self.durable).await
     }
 
     // ---- nonces (RFC 8555 §6.5) ----
@@ -227,6 +318,7 @@ impl Storage {
     /// primary key of the replay record decides, so two replicas racing on one nonce cannot
     /// both win. `expires` is when the nonce would be refused anyway (purge after that).
     pub async fn consume_nonce(&self, nonce: &str, expires: i64) -> Result<bool, SaError> {
+        let _gate = self.gate().await;
         let row = used_nonce::ActiveModel {
             nonce: Set(nonce.to_string()),
             expires: Set(expires),
@@ -249,6 +341,7 @@ impl Storage {
     /// Deletes replay records of nonces expired before `now` and token use records well past
     /// their `exp`. Returns how many rows went.
     pub async fn purge_expired(&self, now: i64) -> Result<u64, SaError> {
+        let _gate = self.gate().await;
         let nonces = used_nonce::Entity::delete_many()
             .filter(used_nonce::Column::Expires.lt(now))
             .exec(&self.db)
@@ -279,10 +372,11 @@ impl Storage {
         account: &Account,
         eab_kid: Option<&str>,
     ) -> Result<(), SaError> {
+        let _gate = self.gate().await;
         if account.eab_kid.as_deref() != eab_kid {
             return Err(inconsistent("account eab_kid differs from the key to bind"));
         }
-        let txn = self.begin_write().await?;
+        let txn = self.begin_durable().await?;
         let r = async {
             account::Entity::insert(account::ActiveModel::from(account))
                 .exec_without_returning(&txn)
@@ -319,10 +413,25 @@ impl Storage {
         }
     }
 
-    /// The account with `id`.
+    /// The account with `id`, read fresh from the database.
     pub async fn account(&self, id: &str) -> Result<Option<Account>, SaError> {
         let m = account::Entity::find_by_id(id).one(&self.db).await?;
         Ok(m.map(Account::try_from).transpose()?)
+    }
+
+    /// The account with `id` for authenticating a request (the `kid` lookup of RFC 8555 §6.2):
+    /// from a cache that this storage keeps coherent with its own writes and that lags another
+    /// replica's writes by at most [`account_cache::ACCOUNT_CACHE_TTL`] (see that module).
+    pub async fn account_for_request(&self, id: &str) -> Result<Option<Account>, SaError> {
+        if let Some(hit) = self.accounts.get(id) {
+            return Ok(Some(hit));
+        }
+        let (read_at, epoch) = (std::time::Instant::now(), self.accounts.epoch());
+        let account = self.account(id).await?;
+        if let Some(a) = &account {
+            self.accounts.put(a, read_at, epoch);
+        }
+        Ok(account)
     }
 
     /// The account whose key has this RFC 7638 thumbprint (RFC 8555 §7.3.1 lookups by key).
@@ -339,7 +448,14 @@ impl Storage {
 
     /// Writes the mutable fields of an account: `status` and `contact` (RFC 8555 §7.3.2,
     /// §7.3.6). The key changes only through [`Self::change_account_key`].
+    ///
+    /// Applies only while the stored account is still `valid` with the key `account` carries
+    /// (the key that authenticated the request): a request authenticated from a cached copy
+    /// that another replica has since deactivated or re-keyed changes nothing and gets
+    /// `Conflict` ("account changed"). An unknown id is `NotFound`.
     pub async fn update_account(&self, account: &Account) -> Result<(), SaError> {
+        let _gate = self.gate().await;
+        self.accounts.forget(&account.id);
         let res = account::Entity::update_many()
             .col_expr(
                 account::Column::Status,
@@ -350,30 +466,55 @@ impl Storage {
                 Expr::value(model::json_text(&account.contact)),
             )
             .filter(account::Column::Id.eq(&account.id))
-            .exec(&self.db)
-            .await?;
-        if res.rows_affected == 0 {
-            return Err(SaError::NotFound("account"));
+            .filter(account::Column::Thumbprint.eq(&account.thumbprint))
+            .filter(account::Column::Status.eq(AccountStatus::Valid.as_str()))
+            .exec(&self.durable)
+            .await;
+        // Again after the write: a request that read the old row meanwhile must not cache it.
+        self.accounts.forget(&account.id);
+        if res?.rows_affected == 1 {
+            return Ok(());
         }
-        Ok(())
+        Err(self.account_changed(&account.id).await)
     }
 
-    /// Replaces an account's key (RFC 8555 §7.3.5). If another account holds the new key this is
-    /// a `Conflict` carrying that account's id (the server answers 409 with its URL).
+    /// Why a guarded account write changed nothing: no such account, or it changed.
+    async fn account_changed(&self, id: &str) -> SaError {
+        match self.account(id).await {
+            Ok(None) => SaError::NotFound("account"),
+            Ok(Some(_)) => SaError::Conflict {
+                what: ACCOUNT_CHANGED,
+                id: id.to_string(),
+            },
+            Err(e) => e,
+        }
+    }
+
+    /// Replaces an account's key (RFC 8555 §7.3.5), provided it is still `valid` with the key
+    /// whose thumbprint is `old_thumbprint` (compare-and-swap: a rollover signed with a key that
+    /// was rolled over meanwhile, on any replica, is a `Conflict` with [`ACCOUNT_CHANGED`]). If
+    /// another account holds the new key this is a `Conflict` carrying that account's id (the
+    /// server answers 409 with its URL).
     pub async fn change_account_key(
         &self,
         id: &str,
+        old_thumbprint: &str,
         jwk: &str,
         thumbprint: &str,
     ) -> Result<(), SaError> {
+        let _gate = self.gate().await;
+        self.accounts.forget(id);
         let res = account::Entity::update_many()
             .col_expr(account::Column::Jwk, Expr::value(jwk))
             .col_expr(account::Column::Thumbprint, Expr::value(thumbprint))
             .filter(account::Column::Id.eq(id))
-            .exec(&self.db)
+            .filter(account::Column::Thumbprint.eq(old_thumbprint))
+            .filter(account::Column::Status.eq(AccountStatus::Valid.as_str()))
+            .exec(&self.durable)
             .await;
+        self.accounts.forget(id);
         match res {
-            Ok(r) if r.rows_affected == 0 => Err(SaError::NotFound("account")),
+            Ok(r) if r.rows_affected == 0 => Err(self.account_changed(id).await),
             Ok(_) => Ok(()),
             Err(e) if is_unique_violation(&e) => {
                 match self.account_by_thumbprint(thumbprint).await? {
@@ -392,8 +533,9 @@ impl Storage {
 
     /// Stores a new EAB key; a `Conflict` if the kid exists.
     pub async fn insert_eab(&self, key: &EabKey) -> Result<(), SaError> {
+        let _gate = self.gate().await;
         let res = eab_key::Entity::insert(eab_key::ActiveModel::from(key))
-            .exec_without_returning(&self.db)
+            .exec_without_returning(&self.durable)
             .await;
         match res {
             Ok(_) => Ok(()),
@@ -413,7 +555,8 @@ impl Storage {
 
     /// Binds an unbound EAB key to an account; false if it is unknown or bound already.
     pub async fn bind_eab(&self, kid: &str, account_id: &str) -> Result<bool, SaError> {
-        Ok(bind_eab_in(&self.db, kid, account_id).await?)
+        let _gate = self.gate().await;
+        Ok(bind_eab_in(&self.durable, kid, account_id).await?)
     }
 
     /// Every EAB key, oldest first.
@@ -439,6 +582,7 @@ impl Storage {
         authz: &Authz,
         challenge: &Challenge,
     ) -> Result<(), SaError> {
+        let _gate = self.gate().await;
         if authz.order_id != order.id
             || authz.account_id != order.account_id
             || challenge.authz_id != authz.id
@@ -525,7 +669,8 @@ impl Storage {
     /// its authorization follows, recording the token's grant; the order becomes `ready` once all
     /// its authorizations are valid, or `invalid` (carrying the error) when one fails.
     ///
-    /// `authz_id` and `order_id` must be the challenge's. Returns false, changing nothing, if the
+    /// `authz_id` and `order_id` must be the challenge's. Returns the challenge and authorization
+    /// as written (so the caller need not read them again), or `None`, changing nothing, if the
     /// challenge or its authorization is no longer pending (another request or replica got there
     /// first); a missing challenge is `NotFound`.
     pub async fn record_challenge_result(
@@ -535,10 +680,11 @@ impl Storage {
         order_id: &str,
         outcome: &ChallengeOutcome,
         now: i64,
-    ) -> Result<bool, SaError> {
+    ) -> Result<Option<(Challenge, Authz)>, SaError> {
+        let _gate = self.gate().await;
         let txn = self.begin_write().await?;
         let r = async {
-            let ch = challenge::Entity::find_by_id(challenge_id)
+            let mut ch = challenge::Entity::find_by_id(challenge_id)
                 .one(&txn)
                 .await?
                 .ok_or(SaError::NotFound("challenge"))?;
@@ -549,7 +695,7 @@ impl Storage {
                 return Err(SaError::NotFound("order"));
             }
             // Read under the order lock: a concurrent writer to this order has committed.
-            let az = authz::Entity::find_by_id(authz_id)
+            let mut az = authz::Entity::find_by_id(authz_id)
                 .one(&txn)
                 .await?
                 .ok_or_else(|| inconsistent("challenge without authorization"))?;
@@ -557,7 +703,7 @@ impl Storage {
                 return Err(inconsistent("authorization belongs to another order"));
             }
             if az.status != AuthzStatus::Pending.as_str() {
-                return Ok(false);
+                return Ok(None);
             }
             let (ch_status, az_status, validated_at, error) = match outcome {
                 ChallengeOutcome::Valid { .. } => {
@@ -582,8 +728,12 @@ impl Storage {
                 .exec(&txn)
                 .await?;
             if updated.rows_affected != 1 {
-                return Ok(false);
+                return Ok(None);
             }
+            ch.status = ch_status.as_str().to_string();
+            ch.validated_at = validated_at;
+            ch.error = error.clone();
+            az.status = az_status.as_str().to_string();
             let mut update = authz::Entity::update_many()
                 .col_expr(authz::Column::Status, Expr::value(az_status.as_str()))
                 .filter(authz::Column::Id.eq(authz_id));
@@ -595,21 +745,24 @@ impl Storage {
                 parent_serial,
             } = outcome
             {
+                az.ca_grant = Some(*ca_grant);
+                az.token_jti = Some(token_jti.clone());
+                az.token_exp = Some(*token_exp);
+                az.claim_constraints = claim_constraints
+                    .as_ref()
+                    .map(model::claim_constraints_to_text);
+                az.parent_serial = parent_serial.clone();
                 update = update
-                    .col_expr(authz::Column::CaGrant, Expr::value(*ca_grant))
-                    .col_expr(authz::Column::TokenJti, Expr::value(token_jti.clone()))
-                    .col_expr(authz::Column::TokenExp, Expr::value(*token_exp))
+                    .col_expr(authz::Column::CaGrant, Expr::value(az.ca_grant))
+                    .col_expr(authz::Column::TokenJti, Expr::value(az.token_jti.clone()))
+                    .col_expr(authz::Column::TokenExp, Expr::value(az.token_exp))
                     .col_expr(
                         authz::Column::ClaimConstraints,
-                        Expr::value(
-                            claim_constraints
-                                .as_ref()
-                                .map(model::claim_constraints_to_text),
-                        ),
+                        Expr::value(az.claim_constraints.clone()),
                     )
                     .col_expr(
                         authz::Column::ParentSerial,
-                        Expr::value(parent_serial.clone()),
+                        Expr::value(az.parent_serial.clone()),
                     );
             }
             update.exec(&txn).await?;
@@ -642,7 +795,7 @@ impl Storage {
                     .await?;
                 }
             }
-            Ok(true)
+            Ok(Some((Challenge::try_from(ch)?, Authz::try_from(az)?)))
         }
         .await;
         finish(txn, r).await
@@ -652,7 +805,8 @@ impl Storage {
     /// transaction, makes its still pending or ready order invalid. False if the authorization
     /// was in another state.
     pub async fn deactivate_authz(&self, id: &str) -> Result<bool, SaError> {
-        let txn = self.begin_write().await?;
+        let _gate = self.gate().await;
+        let txn = self.begin_durable().await?;
         let r = async {
             let order_id = authz::Entity::find_by_id(id)
                 .one(&txn)
@@ -699,6 +853,7 @@ impl Storage {
         exp: i64,
         now: i64,
     ) -> Result<TokenUse, SaError> {
+        let _gate = self.gate().await;
         // Twice: the record could be purged between the insert and the read.
         for _ in 0..2 {
             let row = token::ActiveModel {
@@ -741,6 +896,7 @@ impl Storage {
     /// The claim's time is recorded, so that an order whose replica died while signing can be
     /// failed later ([`Self::fail_stale_processing`]).
     pub async fn begin_finalize(&self, order_id: &str) -> Result<bool, SaError> {
+        let _gate = self.gate().await;
         let res = order::Entity::update_many()
             .col_expr(
                 order::Column::Status,
@@ -769,6 +925,7 @@ impl Storage {
         claimed_before: i64,
         error: &str,
     ) -> Result<bool, SaError> {
+        let _gate = self.gate().await;
         let res = order::Entity::update_many()
             .col_expr(
                 order::Column::Status,
@@ -786,6 +943,7 @@ impl Storage {
     /// Gives a claimed order back (`processing -> ready`), when issuance stopped before signing
     /// for a reason the client can fix (for example a bad CSR). False if it was not processing.
     pub async fn abort_finalize(&self, order_id: &str) -> Result<bool, SaError> {
+        let _gate = self.gate().await;
         Ok(set_order_status(
             &self.db,
             order_id,
@@ -799,6 +957,7 @@ impl Storage {
     /// Fails an order that is not finished yet (`pending`, `ready` or `processing` ->
     /// `invalid`), storing the problem document JSON as its error (RFC 8555 §7.1.3).
     pub async fn fail_order(&self, order_id: &str, error: &str) -> Result<bool, SaError> {
+        let _gate = self.gate().await;
         Ok(set_order_status(
             &self.db,
             order_id,
@@ -817,6 +976,7 @@ impl Storage {
     /// it becomes `invalid`). False if it was in another state (for example a finalize claimed
     /// it first).
     pub async fn expire_order(&self, order_id: &str) -> Result<bool, SaError> {
+        let _gate = self.gate().await;
         Ok(set_order_status(
             &self.db,
             order_id,
@@ -836,10 +996,11 @@ impl Storage {
         order_id: &str,
         cert: &CertificateRecord,
     ) -> Result<(), SaError> {
+        let _gate = self.gate().await;
         if cert.order_id != order_id {
             return Err(inconsistent("certificate record names another order"));
         }
-        let txn = self.begin_write().await?;
+        let txn = self.begin_durable().await?;
         let r = async {
             let res = order::Entity::update_many()
                 .col_expr(

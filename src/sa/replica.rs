@@ -57,6 +57,7 @@ impl Storage {
         now: i64,
         ttl_secs: i64,
     ) -> Result<bool, SaError> {
+        let _gate = self.gate().await;
         let until = now.saturating_add(ttl_secs);
         let inserted = lease::Entity::insert(lease::ActiveModel {
             name: Set(name.to_string()),
@@ -93,6 +94,7 @@ impl Storage {
     /// Gives the lease up if `holder` has it (on shutdown, so another replica takes over at
     /// once). True if it was `holder`'s.
     pub async fn release_lease(&self, name: &str, holder: &str) -> Result<bool, SaError> {
+        let _gate = self.gate().await;
         let res = lease::Entity::delete_many()
             .filter(lease::Column::Name.eq(name))
             .filter(lease::Column::Holder.eq(holder))
@@ -130,6 +132,7 @@ impl Storage {
         identity: &CaIdentity,
         replace: bool,
     ) -> Result<CaIdentity, SaError> {
+        let _gate = self.gate().await;
         let row = ca_identity::ActiveModel {
             name: Set(IDENTITY_ROW.to_string()),
             root_sha256: Set(identity.root_sha256.clone()),
@@ -148,7 +151,7 @@ impl Storage {
         }
         let res = ca_identity::Entity::insert(row)
             .on_conflict(conflict.to_owned())
-            .exec_without_returning(&self.db)
+            .exec_without_returning(&self.durable)
             .await;
         match res {
             Ok(_) => {}
@@ -166,9 +169,10 @@ impl Storage {
         Ok(certificate::Entity::find().one(&self.db).await?.is_some())
     }
 
-    /// Whether the database answers a trivial query (`/readyz`).
+    /// Whether the database answers a trivial query on both pools (`/readyz`).
     pub async fn ping(&self) -> Result<(), SaError> {
         self.db.ping().await?;
+        self.durable.ping().await?;
         Ok(())
     }
 

@@ -6,15 +6,15 @@
 //! (`BEGIN IMMEDIATE`, SQLite) holds until commit, so numbers commit in order and a reader that has
 //! seen change `n` has seen every change below `n`.
 
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 
 use crate::acme::AuthzStatus;
 
-use super::entity::{api_token, authz, certificate, counter, crl, status_change};
+use super::entity::{api_token, authz, certificate, crl, status_change};
 use super::model::{
     ApiToken, CertificateState, Change, ChangeEvent, CrlInput, Revocation, RevokeOutcome,
     RevokedEntry, StoredCrl,
@@ -32,21 +32,19 @@ const MAX_CASCADE_DEPTH: usize = 32;
 /// Takes the next value of a counter. The update holds the row (or database) write lock until
 /// the transaction ends, which serializes every writer of this counter.
 async fn next_counter(txn: &DatabaseTransaction, name: &str) -> Result<i64, SaError> {
-    let res = counter::Entity::update_many()
-        .col_expr(
-            counter::Column::Value,
-            Expr::col(counter::Column::Value).add(1),
-        )
-        .filter(counter::Column::Name.eq(name))
-        .exec(txn)
-        .await?;
-    if res.rows_affected != 1 {
-        return Err(inconsistent("missing counter row"));
-    }
-    counter::Entity::find_by_id(name)
-        .one(txn)
+    // One statement (`RETURNING`: SQLite 3.35+, PostgreSQL) instead of an UPDATE and a SELECT.
+    // The `counters` table (name TEXT PRIMARY KEY, value BIGINT) is created by the migrations.
+    let backend = txn.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value"
+        }
+        _ => "UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value",
+    };
+    txn.query_one_raw(Statement::from_sql_and_values(backend, sql, [name.into()]))
         .await?
-        .map(|c| c.value)
+        .map(|row| row.try_get_by_index::<i64>(0))
+        .transpose()?
         .ok_or_else(|| inconsistent("missing counter row"))
 }
 
@@ -170,7 +168,8 @@ impl Storage {
         revocation: &Revocation,
         child_reason: u8,
     ) -> Result<RevokeOutcome, SaError> {
-        let txn = self.begin_write().await?;
+        let _gate = self.gate().await;
+        let txn = self.begin_durable().await?;
         let r = async {
             let Some(current) = certificate::Entity::find_by_id(serial).one(&txn).await? else {
                 return Ok(RevokeOutcome::NotFound);
@@ -261,7 +260,8 @@ impl Storage {
         listed_after: i64,
         build: impl FnOnce(&CrlInput) -> Result<(Vec<u8>, i64, i64), E>,
     ) -> Result<Result<StoredCrl, E>, SaError> {
-        let txn = self.begin_write().await?;
+        let _gate = self.gate().await;
+        let txn = self.begin_durable().await?;
         let number = match next_counter(&txn, CRL_NUMBER).await {
             Ok(n) => n,
             Err(e) => return finish(txn, Err(e)).await,
@@ -356,6 +356,7 @@ impl Storage {
         token: &ApiToken,
         token_sha256: &str,
     ) -> Result<(), SaError> {
+        let _gate = self.gate().await;
         let row = api_token::ActiveModel {
             id: Set(token.id.clone()),
             name: Set(token.name.clone()),
@@ -363,7 +364,7 @@ impl Storage {
             created_at: Set(token.created_at),
         };
         match api_token::Entity::insert(row)
-            .exec_without_returning(&self.db)
+            .exec_without_returning(&self.durable)
             .await
         {
             Ok(_) => Ok(()),
@@ -397,9 +398,10 @@ impl Storage {
 
     /// Removes the consumer `name`; false if there was none.
     pub async fn delete_api_token(&self, name: &str) -> Result<bool, SaError> {
+        let _gate = self.gate().await;
         let res = api_token::Entity::delete_many()
             .filter(api_token::Column::Name.eq(name))
-            .exec(&self.db)
+            .exec(&self.durable)
             .await?;
         Ok(res.rows_affected == 1)
     }

@@ -114,8 +114,15 @@ async fn answer(
     ch: &Challenge,
     outcome: &ChallengeOutcome,
 ) -> Result<bool, SaError> {
-    s.record_challenge_result(&ch.id, &authz.id, &authz.order_id, outcome, 1_500)
-        .await
+    let written = s
+        .record_challenge_result(&ch.id, &authz.id, &authz.order_id, outcome, 1_500)
+        .await?;
+    if let Some((c, z)) = &written {
+        // What it returns is what a fresh read finds.
+        assert_eq!(s.challenge(&ch.id).await?.as_ref(), Some(c));
+        assert_eq!(s.authz(&authz.id).await?.as_ref(), Some(z));
+    }
+    Ok(written.is_some())
 }
 
 fn cert(order: &Order, serial: &str) -> CertificateRecord {
@@ -332,6 +339,18 @@ async fn account_round_trip_and_update() {
     s.update_account(&attempt).await.unwrap();
     assert_eq!(s.account(&acct.id).await.unwrap(), Some(acct.clone()));
 
+    // Deactivated now: a second update (say from a replica's cached copy) changes nothing.
+    let mut stale = acct.clone();
+    stale.status = AccountStatus::Valid;
+    stale.contact = vec![];
+    match s.update_account(&stale).await {
+        Err(SaError::Conflict { what, id }) => {
+            assert_eq!((what, id), (ACCOUNT_CHANGED, acct.id.clone()))
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(s.account(&acct.id).await.unwrap(), Some(acct.clone()));
+
     let mut missing = acct.clone();
     missing.id = new_id();
     assert!(matches!(
@@ -399,7 +418,7 @@ async fn change_account_key_and_conflict() {
     s.insert_account(&a).await.unwrap();
     s.insert_account(&b).await.unwrap();
 
-    s.change_account_key(&a.id, r#"{"new":true}"#, "tp-new")
+    s.change_account_key(&a.id, &a.thumbprint, r#"{"new":true}"#, "tp-new")
         .await
         .unwrap();
     let got = s.account(&a.id).await.unwrap().unwrap();
@@ -410,7 +429,10 @@ async fn change_account_key_and_conflict() {
     assert_eq!(s.account_by_thumbprint(&a.thumbprint).await.unwrap(), None);
 
     // b's key is taken: 409 with b's id, a unchanged.
-    match s.change_account_key(&a.id, "{}", &b.thumbprint).await {
+    match s
+        .change_account_key(&a.id, "tp-new", "{}", &b.thumbprint)
+        .await
+    {
         Err(SaError::Conflict { id, .. }) => assert_eq!(id, b.id),
         other => panic!("expected conflict, got {other:?}"),
     }
@@ -420,9 +442,24 @@ async fn change_account_key_and_conflict() {
     );
 
     assert!(matches!(
-        s.change_account_key("nope", "{}", "tp-x").await,
+        s.change_account_key("nope", "tp-new", "{}", "tp-x").await,
         Err(SaError::NotFound(_))
     ));
+
+    // A rollover signed with a key rolled over meanwhile (a stale cached copy) changes nothing.
+    match s
+        .change_account_key(&a.id, &a.thumbprint, "{}", "tp-other")
+        .await
+    {
+        Err(SaError::Conflict { what, id }) => {
+            assert_eq!((what, id), (ACCOUNT_CHANGED, a.id.clone()))
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(
+        s.account(&a.id).await.unwrap().unwrap().thumbprint,
+        "tp-new"
+    );
     t.done().await;
 }
 
@@ -1084,5 +1121,58 @@ async fn a_stale_processing_order_fails_and_a_late_completion_stores_nothing() {
     assert_eq!(s.certificate("5a5a5a5a5a5a5a5a").await.unwrap(), None);
     assert!(!s.begin_finalize(&order.id).await.unwrap());
     assert!(!s.abort_finalize(&order.id).await.unwrap());
+    t.done().await;
+}
+
+/// The two pools differ in exactly the durability setting the `Storage` docs promise: commits
+/// of the durable pool wait for the disk, the others do not (and both see each other's rows).
+#[tokio::test]
+async fn the_durable_pool_waits_for_the_disk_and_the_other_does_not() {
+    let t = TestDb::new().await;
+    let s = &t.storage;
+    let setting = |db: &DatabaseConnection| {
+        let db = db.clone();
+        async move {
+            let sql = match db.get_database_backend() {
+                DbBackend::Sqlite => "PRAGMA synchronous",
+                _ => "SHOW synchronous_commit",
+            };
+            let row = db
+                .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .expect("query")
+                .expect("row");
+            match db.get_database_backend() {
+                // 1 = NORMAL, 2 = FULL
+                DbBackend::Sqlite => row.try_get_by_index::<i32>(0).expect("int").to_string(),
+                _ => row.try_get_by_index::<String>(0).expect("text"),
+            }
+        }
+    };
+    let (fast, durable) = (setting(&s.db).await, setting(&s.durable).await);
+    match s.db.get_database_backend() {
+        DbBackend::Sqlite if t.url.contains("memory") => {
+            assert_eq!((fast, durable), ("2".into(), "2".into()))
+        }
+        DbBackend::Sqlite => assert_eq!((fast.as_str(), durable.as_str()), ("1", "2")),
+        _ => assert_eq!((fast.as_str(), durable.as_str()), ("off", "on")),
+    }
+    // A row written durably is read through the other pool at once, and the other way round.
+    let a = account(1);
+    s.insert_account(&a).await.unwrap();
+    assert_eq!(s.account(&a.id).await.unwrap().unwrap().id, a.id);
+    assert!(s.consume_nonce("n-durable-test", 10).await.unwrap());
+    let n = s
+        .durable
+        .query_one_raw(Statement::from_string(
+            s.durable.get_database_backend(),
+            "SELECT COUNT(*) FROM used_nonces WHERE nonce = 'n-durable-test'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    assert_eq!(n, 1);
     t.done().await;
 }

@@ -127,7 +127,7 @@ pub async fn authenticate(
                     "kid is not an account URL of this server",
                 )
             })?;
-            let account = state.ra.sa.account(id).await?.ok_or_else(|| {
+            let account = state.ra.sa.account_for_request(id).await?.ok_or_else(|| {
                 Error::new(ErrorKind::AccountDoesNotExist, "no account at this kid")
             })?;
             let value: serde_json::Value =

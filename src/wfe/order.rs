@@ -21,16 +21,26 @@ const RETRY_AFTER_SECS: u32 = 1;
 
 async fn order_response(s: &AppState, order: &Order, status: StatusCode) -> Result<Response> {
     let authz_ids = s.ra.authz_ids_for_order(order).await?;
+    Ok(order_response_with(s, order, &authz_ids, status))
+}
+
+/// [`order_response`] when the authorization ids are known (no read).
+fn order_response_with(
+    s: &AppState,
+    order: &Order,
+    authz_ids: &[String],
+    status: StatusCode,
+) -> Response {
     let mut resp = located(
         status,
         &s.urls.order(&order.id),
-        &views::order(&s.urls, order, &authz_ids),
+        &views::order(&s.urls, order, authz_ids),
     );
     if order.status == OrderStatus::Processing {
         resp.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
     }
-    Ok(resp)
+    resp
 }
 
 /// POST newOrder: 201 + Location.
@@ -41,8 +51,13 @@ pub async fn new_order(
 ) -> Result<Response> {
     let req = authenticate(&s, &headers, body, &s.urls.new_order(), KeyRef::Kid).await?;
     let payload: NewOrder = req.json()?;
-    let (order, _, _) = s.ra.new_order(req.account()?, payload).await?;
-    order_response(&s, &order, StatusCode::CREATED).await
+    let (order, authz, _) = s.ra.new_order(req.account()?, payload).await?;
+    Ok(order_response_with(
+        &s,
+        &order,
+        std::slice::from_ref(&authz.id),
+        StatusCode::CREATED,
+    ))
 }
 
 /// POST-as-GET an order.

@@ -7,7 +7,6 @@ pub mod authz;
 pub mod ca_identity;
 pub mod certificate;
 pub mod challenge;
-pub mod counter;
 pub mod crl;
 pub mod eab_key;
 pub mod lease;

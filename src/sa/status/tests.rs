@@ -90,6 +90,7 @@ async fn ready_order(s: &Storage, account: &Account, expires: i64) -> Order {
         s.record_challenge_result(&ch.id, &authz.id, &order.id, &valid, 1_100)
             .await
             .unwrap()
+            .is_some()
     );
     s.order(&order.id).await.unwrap().unwrap()
 }
