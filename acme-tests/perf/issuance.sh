@@ -94,6 +94,14 @@ for kind in $DBS; do
   again=()
   for _ in 1 2 3 4 5; do again+=("$(start_ms "$DATA" "$url")"); done
   median=$(printf '%s\n' "${again[@]}" | sort -n | sed -n 3p)
+  nossl=""
+  if [ "$kind" = postgres ]; then
+    # sqlx's default sslmode=prefer makes every new connection a TLS handshake (about 90 ms
+    # here); a PostgreSQL on the same host needs none (docs/operations.md).
+    plain=()
+    for _ in 1 2 3 4 5; do plain+=("$(start_ms "$DATA" "$url?sslmode=disable")"); done
+    nossl=", with ?sslmode=disable $(printf '%s\n' "${plain[@]}" | sort -n | sed -n 3p) ms (${plain[*]})"
+  fi
   serve "$DATA" "$url"
   sleep 2
   idle=$(rss_kb "$SPID")
@@ -108,7 +116,7 @@ for kind in $DBS; do
   stop
   echo
   echo "== $kind =="
-  echo "start: first (creates the CA) ${first} ms, restart median of 5 ${median} ms (${again[*]})"
+  echo "start: first (creates the CA) ${first} ms, restart median of 5 ${median} ms (${again[*]})$nossl"
   echo "RSS: idle ${idle} kB, peak under load ${loaded} kB"
   echo "1 worker:  $(summary "c1-$kind")"
   echo "$CONCURRENCY workers: $(summary "c$CONCURRENCY-$kind")"

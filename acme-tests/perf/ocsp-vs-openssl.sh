@@ -130,19 +130,25 @@ echo "server CPU per response, openssl POST / stica GET: $(jq -n --argjson a "$o
 #    pre-built GET request (RFC 6960 appendix A.1: base64, URL-encoded, after /ocsp/). Only stica:
 #    openssl's responder answered no request from wrk (0 in 10 s; it serves `stica bench ocsp`),
 #    so openssl's figure stays the load tool's, which openssl's own CPU bounds, not the client's.
+WRK_THREADS=${WRK_THREADS:-1}
 if command -v wrk >/dev/null 2>&1; then
   openssl x509 -in "${chains[0]}" -out "$WORK/leaf.pem"
   openssl ocsp -issuer "$ISSUER" -cert "$WORK/leaf.pem" -no_nonce -reqout "$WORK/req.der" >/dev/null 2>&1
   REQ=$(base64 -w0 "$WORK/req.der" | sed 's/+/%2B/g; s,/,%2F,g; s/=/%3D/g')
   before=$(cpu_ticks "${pids[0]}")
-  wrk -t1 -c"$CONCURRENCY" -d"$DURATION" --latency "$BASE/ocsp/$REQ" >"$WORK/stica-get.wrk" 2>&1 || true
+  wrk -t"$WRK_THREADS" -c"$CONCURRENCY" -d"$DURATION" --latency "$BASE/ocsp/$REQ" >"$WORK/stica-get.wrk" 2>&1 || true
   after=$(cpu_ticks "${pids[0]}")
   f="$WORK/stica-get.wrk"
   rps=$(awk '/Requests\/sec/ {print $2}' "$f")
   echo
-  echo "wrk -t1 -c$CONCURRENCY -d$DURATION, stica pre-signed GET: $rps requests/s," \
+  echo "wrk -t$WRK_THREADS -c$CONCURRENCY -d$DURATION, stica pre-signed GET: $rps requests/s," \
     "p50 $(awk '$1=="50%" {print $2}' "$f"), p99 $(awk '$1=="99%" {print $2}' "$f")," \
     "non-2xx $(awk '/Non-2xx/ {print $NF}' "$f" | grep . || echo 0), server CPU $((after - before)) ticks"
+  # The same wrk load on openssl's responder (it closes every connection; wrk reconnects).
+  wrk -t"$WRK_THREADS" -c"$CONCURRENCY" -d"$DURATION" --latency "http://127.0.0.1:$OPORT/$REQ" >"$WORK/openssl-get.wrk" 2>&1 || true
+  echo "wrk, openssl ocsp -multi 2 GET: $(awk '/Requests\/sec/ {print $2}' "$WORK/openssl-get.wrk") requests/s," \
+    "non-2xx $(awk '/Non-2xx/ {print $NF}' "$WORK/openssl-get.wrk" | grep . || echo 0)," \
+    "socket errors: $(grep 'Socket errors' "$WORK/openssl-get.wrk" || echo none)"
   o=$(jq '.responses_per_sec' "$WORK/openssl-get.json")
   echo "stica GET (wrk) / openssl GET (stica bench ocsp): $(awk -v s="$rps" -v o="$o" 'BEGIN { if (o > 0) printf "%.1f", s / o; else print "-" }')x"
 fi

@@ -47,7 +47,7 @@ pub struct IssuingCert {
 /// scope to keep delegates inside, RFC 9060 §4), valid now.
 pub fn check_issuing_cert(der: &[u8], now: i64) -> Result<IssuingCert, String> {
     let cert = ParsedCert::parse(der, "issuing").map_err(|e| e.to_string())?;
-    let subject = cert.label.clone();
+    let subject = cert.label();
     let path_len = match &cert.basic {
         Some(b) if b.ca => b.path_len_constraint,
         _ => {
@@ -98,7 +98,7 @@ pub fn verify_path(
     {
         return Err(format!(
             "the last certificate of the chain, {}, is not a self-signed root; the chain must end with the root",
-            parsed_root.label
+            parsed_root.label()
         ));
     }
     let mut chain = Vec::with_capacity(intermediates.len() + 2);
@@ -174,7 +174,7 @@ pub fn import(
     verify_path(issuing, intermediates, root, now).map_err(bad)?;
     let root_subject = ParsedCert::parse(root, "root")
         .map_err(|e| bad(e.to_string()))?
-        .label;
+        .label();
 
     let paths = HierarchyPaths::new(data_dir);
     let occupied = std::fs::read_dir(&paths.dir)

@@ -248,7 +248,10 @@ impl Storage {
             storage.migrate().await?;
             return Ok(storage);
         }
-        let durable = Database::connect(pool_options(url, true)).await?;
+        // Lazy: its first connection is made by its first write, not at start (start time).
+        let mut durable_opts = pool_options(url, true);
+        durable_opts.connect_lazy(true);
+        let durable = Database::connect(durable_opts).await?;
         let storage = Self {
             db: Database::connect(pool_options(url, false)).await?,
             durable,
@@ -277,7 +280,9 @@ impl Storage {
 
     async fn migrate(&self) -> Result<(), SaError> {
         let _gate = self.gate().await;
-        let txn = self.begin_durable().await?;
+        // On the pool that does not wait for the disk: a migration lost to a power cut (with
+        // its row in the migrations table, in the same transaction) runs again at next start.
+        let txn = self.begin_write().await?;
         let r = async {
             if txn.get_database_backend() == DbBackend::Postgres {
                 txn.execute_unprepared(&format!(

@@ -332,7 +332,7 @@ fn describe(cert: &ParsedCert<'_>, is_anchor: bool) -> LinkReport {
     };
     LinkReport {
         role,
-        subject: cert.label.clone(),
+        subject: cert.label(),
         serial_hex: hex::encode(t.serial_number().as_bytes()),
         not_before: cert.not_before,
         not_after: cert.not_after,
@@ -389,13 +389,13 @@ fn check_issued_by(cert: &ParsedCert<'_>, parent: &ParsedCert<'_>, problems: &mu
         problems.push(format!(
             "its issuer {} is not the certificate above ({})",
             cert.cert.tbs_certificate().issuer(),
-            parent.label
+            parent.label()
         ));
     }
     if !parent.basic.as_ref().is_some_and(|b| b.ca) {
         problems.push(format!(
             "issued by {}, which is not a CA (basicConstraints cA is not TRUE)",
-            parent.label
+            parent.label()
         ));
     }
     if let Some(ku) = &parent.key_usage
@@ -403,7 +403,7 @@ fn check_issued_by(cert: &ParsedCert<'_>, parent: &ParsedCert<'_>, problems: &mu
     {
         problems.push(format!(
             "issued by {}, whose keyUsage lacks keyCertSign",
-            parent.label
+            parent.label()
         ));
     }
 }
