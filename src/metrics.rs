@@ -157,7 +157,14 @@ pub fn http_request(route: &str, method: &axum::http::Method, status: u16, secs:
         Method::POST => "POST",
         _ => "other",
     };
-    inc(|m| &m.http_requests, &[route, method, &status.to_string()]);
+    // HTTP status codes have three digits (RFC 9110 §15): no allocation per request.
+    let digits = [
+        b'0' + (status / 100 % 10) as u8,
+        b'0' + (status / 10 % 10) as u8,
+        b'0' + (status % 10) as u8,
+    ];
+    let code = std::str::from_utf8(&digits).unwrap_or("000");
+    inc(|m| &m.http_requests, &[route, method, code]);
     observe(|m| &m.http_duration, &[route], secs);
 }
 

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 
 use crate::ca::crl_signer::CrlSigner;
@@ -265,7 +266,7 @@ pub async fn serve(mut cfg: Config) -> Result<(), String> {
     announce(&built, local);
     let served = match (&cfg.tls_cert, &cfg.tls_key) {
         (Some(cert), Some(key)) => crate::tls::serve_tls(listener, built.router, cert, key).await,
-        _ => axum::serve(listener, built.router)
+        _ => axum::serve(listener.tap_io(set_nodelay), built.router)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| e.to_string()),
@@ -273,6 +274,15 @@ pub async fn serve(mut cfg: Config) -> Result<(), String> {
     // Another replica takes the jobs at its next renewal instead of waiting for the lease to expire.
     jobs.release().await;
     served
+}
+
+/// TCP_NODELAY on every accepted connection: a response is written whole, so Nagle's algorithm
+/// only delays it, by up to a delayed-ACK period (40 ms on Linux) when a client pipelines
+/// requests or a response leaves in two segments.
+pub(crate) fn set_nodelay(tcp: &mut tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+    }
 }
 
 fn announce(built: &Built, local: std::net::SocketAddr) {

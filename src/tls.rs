@@ -60,6 +60,8 @@ pub async fn serve_tls(
                 }
             },
         };
+        let mut tcp = tcp;
+        crate::server::set_nodelay(&mut tcp);
         let acceptor = acceptor.clone();
         let service = TowerToHyperService::new(router.clone());
         tokio::spawn(async move {

@@ -7,7 +7,10 @@
 #   acme-tests/perf/ocsp-vs-openssl.sh            # DURATION=10s CONCURRENCY=8 CERTS=4 by default
 #
 # Environment: STICA (binary, default target/release/stica or $CARGO_TARGET_DIR/release/stica),
-# DURATION, CONCURRENCY, CERTS, WORK (kept if set; a temporary directory otherwise).
+# DURATION, CONCURRENCY, CERTS, WORK (kept if set; a temporary directory otherwise), WRK_THREADS
+# (default 1), SERVER_CPUS and CLIENT_CPUS (taskset CPU lists: e.g. SERVER_CPUS=0 CLIENT_CPUS=1
+# gives each responder one core and the load its own, the nearest this one machine comes to a
+# client on another host).
 set -euo pipefail
 
 STICA=${STICA:-${CARGO_TARGET_DIR:-target}/release/stica}
@@ -18,6 +21,11 @@ KEEP=${WORK:+1}
 WORK=${WORK:-$(mktemp -d)}
 mkdir -p "$WORK"
 [ -x "$STICA" ] || { echo "no stica binary at $STICA (cargo build --release first)" >&2; exit 1; }
+
+SRV=()
+CLI=()
+[ -n "${SERVER_CPUS:-}" ] && SRV=(taskset -c "$SERVER_CPUS")
+[ -n "${CLIENT_CPUS:-}" ] && CLI=(taskset -c "$CLIENT_CPUS")
 
 pids=()
 # openssl's -multi workers do not always leave with their parent: end them by id, then the parent.
@@ -35,7 +43,7 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # 1. stica serve (release, SQLite), announced address read from its stdout.
-STICA_LOG=warn "$STICA" serve --listen 127.0.0.1:0 --data-dir "$WORK/data" >"$WORK/serve.out" 2>"$WORK/serve.err" &
+STICA_LOG=warn "${SRV[@]}" "$STICA" serve --listen 127.0.0.1:0 --data-dir "$WORK/data" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 pids+=($!)
 for _ in $(seq 1 200); do
   addr=$(sed -n 's/^stica listening on //p' "$WORK/serve.out" | head -1)
@@ -65,11 +73,14 @@ for c in "${chains[@]}"; do
   printf 'V\t%s\t\t%s\tunknown\t%s\n' "$(date -u -d "$end" +%y%m%d%H%M%SZ)" "$serial" "$subject" >>"$WORK/index.txt"
 done
 OPORT=$(free_port)
-openssl ocsp -index "$WORK/index.txt" -port "$OPORT" -rsigner "$ISSUER" -rkey "$ISSUER_KEY" \
+"${SRV[@]}" openssl ocsp -index "$WORK/index.txt" -port "$OPORT" -rsigner "$ISSUER" -rkey "$ISSUER_KEY" \
   -CA "$ISSUER" -nmin 60 -multi 2 -ignore_err >"$WORK/openssl.out" 2>&1 &
 pids+=($!)
+# Ready when it prints its ACCEPT line. Not by opening a connection: a -multi worker that gets a
+# connection closed without a request spins on it (≈ 85% of a core, seen with top), which took a
+# core from both responders in the runs before this was found.
 for _ in $(seq 1 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$OPORT") 2>/dev/null && break
+  grep -q '^ACCEPT' "$WORK/openssl.out" 2>/dev/null && break
   sleep 0.05
 done
 
@@ -93,7 +104,7 @@ run() { # name server_pid url method [flags...]
   local name=$1 spid=$2 url=$3 method=$4; shift 4
   local before after
   before=$(cpu_ticks "$spid")
-  "$STICA" bench ocsp --url "$url" "${cert_args[@]}" --method "$method" \
+  "${CLI[@]}" "$STICA" bench ocsp --url "$url" "${cert_args[@]}" --method "$method" \
     --concurrency "$CONCURRENCY" --duration "$DURATION" --json "$@" >"$WORK/$name.json"
   after=$(cpu_ticks "$spid")
   echo "$((after - before))" >"$WORK/$name.ticks"
@@ -106,6 +117,7 @@ run openssl-get "${pids[1]}" "http://127.0.0.1:$OPORT" get
 STICA_RSS_KB=$(ps -o rss= -p "${pids[0]}" | tr -d ' ')
 
 # 5. The table.
+echo "server CPUs: ${SERVER_CPUS:-any}, client CPUs: ${CLIENT_CPUS:-any}"
 echo "OCSP, $(nproc) cores, concurrency $CONCURRENCY, $DURATION per line, ${#chains[@]} certificates; stica RSS after the run: ${STICA_RSS_KB} kB"
 printf '| %-30s | %11s | %7s | %7s | %7s | %6s | %16s |\n' responder responses/s "p50 ms" "p90 ms" "p99 ms" errors "server CPU µs/resp"
 echo "|--------------------------------|-------------|---------|---------|---------|--------|--------------------|"
@@ -127,16 +139,16 @@ echo "server CPU per response, openssl POST / stica GET: $(jq -n --argjson a "$o
 
 # 6. With wrk (when installed): a load generator in C that costs far less CPU per request than
 #    `stica bench ocsp`, so stica's responder, not the client, is what the two cores spend on. One
-#    pre-built GET request (RFC 6960 appendix A.1: base64, URL-encoded, after /ocsp/). Only stica:
-#    openssl's responder answered no request from wrk (0 in 10 s; it serves `stica bench ocsp`),
-#    so openssl's figure stays the load tool's, which openssl's own CPU bounds, not the client's.
+#    pre-built GET request (RFC 6960 appendix A.1: base64, URL-encoded, after /ocsp/), sent to
+#    both responders (openssl closes every connection, so wrk reconnects for each request there;
+#    before the readiness fix above, a spinning openssl worker made it answer none).
 WRK_THREADS=${WRK_THREADS:-1}
 if command -v wrk >/dev/null 2>&1; then
   openssl x509 -in "${chains[0]}" -out "$WORK/leaf.pem"
   openssl ocsp -issuer "$ISSUER" -cert "$WORK/leaf.pem" -no_nonce -reqout "$WORK/req.der" >/dev/null 2>&1
   REQ=$(base64 -w0 "$WORK/req.der" | sed 's/+/%2B/g; s,/,%2F,g; s/=/%3D/g')
   before=$(cpu_ticks "${pids[0]}")
-  wrk -t"$WRK_THREADS" -c"$CONCURRENCY" -d"$DURATION" --latency "$BASE/ocsp/$REQ" >"$WORK/stica-get.wrk" 2>&1 || true
+  "${CLI[@]}" wrk -t"$WRK_THREADS" -c"$CONCURRENCY" -d"$DURATION" --latency "$BASE/ocsp/$REQ" >"$WORK/stica-get.wrk" 2>&1 || true
   after=$(cpu_ticks "${pids[0]}")
   f="$WORK/stica-get.wrk"
   rps=$(awk '/Requests\/sec/ {print $2}' "$f")
@@ -145,12 +157,14 @@ if command -v wrk >/dev/null 2>&1; then
     "p50 $(awk '$1=="50%" {print $2}' "$f"), p99 $(awk '$1=="99%" {print $2}' "$f")," \
     "non-2xx $(awk '/Non-2xx/ {print $NF}' "$f" | grep . || echo 0), server CPU $((after - before)) ticks"
   # The same wrk load on openssl's responder (it closes every connection; wrk reconnects).
-  wrk -t"$WRK_THREADS" -c"$CONCURRENCY" -d"$DURATION" --latency "http://127.0.0.1:$OPORT/$REQ" >"$WORK/openssl-get.wrk" 2>&1 || true
+  "${CLI[@]}" wrk -t"$WRK_THREADS" -c"$CONCURRENCY" -d"$DURATION" --latency "http://127.0.0.1:$OPORT/$REQ" >"$WORK/openssl-get.wrk" 2>&1 || true
   echo "wrk, openssl ocsp -multi 2 GET: $(awk '/Requests\/sec/ {print $2}' "$WORK/openssl-get.wrk") requests/s," \
     "non-2xx $(awk '/Non-2xx/ {print $NF}' "$WORK/openssl-get.wrk" | grep . || echo 0)," \
     "socket errors: $(grep 'Socket errors' "$WORK/openssl-get.wrk" || echo none)"
   o=$(jq '.responses_per_sec' "$WORK/openssl-get.json")
-  echo "stica GET (wrk) / openssl GET (stica bench ocsp): $(awk -v s="$rps" -v o="$o" 'BEGIN { if (o > 0) printf "%.1f", s / o; else print "-" }')x"
+  ow=$(awk '/Requests\/sec/ {print $2}' "$WORK/openssl-get.wrk")
+  echo "stica GET (wrk) / openssl GET (wrk, same client): $(awk -v s="$rps" -v o="${ow:-0}" 'BEGIN { if (o > 0) printf "%.1f", s / o; else print "-" }')x"
+  echo "stica GET (wrk) / openssl GET (its best client, stica bench ocsp): $(awk -v s="$rps" -v o="$o" 'BEGIN { if (o > 0) printf "%.1f", s / o; else print "-" }')x"
 fi
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "load average at the end: $load"

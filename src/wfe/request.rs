@@ -25,7 +25,33 @@ pub fn request_id(incoming: Option<&HeaderValue>) -> String {
         .and_then(|v| v.to_str().ok())
         .filter(|s| is_sane(s))
         .map(str::to_string)
-        .unwrap_or_else(crate::sa::new_id)
+        .unwrap_or_else(fresh_id)
+}
+
+/// A new id: 8 random bytes drawn once per process and a 64-bit counter, base64url (22
+/// characters, as before). Unique across requests and restarts without a system call per
+/// request (a random id per request cost a `getrandom` call, ≈2% of a pre-signed OCSP answer).
+fn fresh_id() -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static PREFIX: OnceLock<[u8; 8]> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| {
+        let mut p = [0u8; 8];
+        if aws_lc_rs::rand::fill(&mut p).is_err() {
+            // Only uniqueness matters here: fall back to the clock.
+            p = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+                .to_be_bytes();
+        }
+        p
+    });
+    let mut id = [0u8; 16];
+    let (head, tail) = id.split_at_mut(8);
+    head.copy_from_slice(prefix);
+    tail.copy_from_slice(&COUNTER.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+    crate::jose::b64::encode_url(&id)
 }
 
 fn is_sane(id: &str) -> bool {
