@@ -19,6 +19,7 @@
 mod account_cache;
 mod entity;
 pub mod model;
+mod nonce_batch;
 mod replica;
 mod status;
 pub mod testing;
@@ -160,6 +161,22 @@ fn pool_options(url: &str, durable: bool) -> ConnectOptions {
     opts
 }
 
+/// Opens a pool. A new SQLite file that several processes open at once can answer the first
+/// connection's set-up (the switch to WAL) with "database is locked" without waiting out the busy
+/// timeout; that first connection is retried for up to 5 s.
+async fn connect_pool(opts: ConnectOptions) -> Result<DatabaseConnection, DbErr> {
+    let mut tries = 0;
+    loop {
+        match Database::connect(opts.clone()).await {
+            Err(e) if tries < 100 && e.to_string().contains("database is locked") => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// `BEGIN IMMEDIATE` on SQLite (the write lock up front), a plain `BEGIN` on PostgreSQL.
 async fn begin_immediate(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(TransactionOptions {
@@ -210,6 +227,8 @@ pub struct Storage {
     write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
     /// `kid` lookups (see [`Storage::account_for_request`]).
     accounts: Arc<account_cache::AccountCache>,
+    /// Spends nonces, several per statement under load (see [`nonce_batch`]).
+    nonces: nonce_batch::NonceBatcher,
 }
 
 impl Storage {
@@ -240,6 +259,7 @@ impl Storage {
             opts.map_sqlx_sqlite_opts(|o| sqlite_options(o, SqliteSynchronous::Full));
             let db = Database::connect(opts).await?;
             let storage = Self {
+                nonces: nonce_batch::NonceBatcher::start(db.clone(), None),
                 durable: db.clone(),
                 db,
                 write_gate: None,
@@ -251,11 +271,14 @@ impl Storage {
         // Lazy: its first connection is made by its first write, not at start (start time).
         let mut durable_opts = pool_options(url, true);
         durable_opts.connect_lazy(true);
-        let durable = Database::connect(durable_opts).await?;
+        let durable = connect_pool(durable_opts).await?;
+        let db = connect_pool(pool_options(url, false)).await?;
+        let write_gate = sqlite.then(|| Arc::new(tokio::sync::Mutex::new(())));
         let storage = Self {
-            db: Database::connect(pool_options(url, false)).await?,
+            nonces: nonce_batch::NonceBatcher::start(db.clone(), write_gate.clone()),
+            db,
             durable,
-            write_gate: sqlite.then(|| Arc::new(tokio::sync::Mutex::new(()))),
+            write_gate,
             accounts: Arc::default(),
         };
         storage.migrate().await?;
@@ -323,24 +346,7 @@ impl Storage {
     /// primary key of the replay record decides, so two replicas racing on one nonce cannot
     /// both win. `expires` is when the nonce would be refused anyway (purge after that).
     pub async fn consume_nonce(&self, nonce: &str, expires: i64) -> Result<bool, SaError> {
-        let _gate = self.gate().await;
-        let row = used_nonce::ActiveModel {
-            nonce: Set(nonce.to_string()),
-            expires: Set(expires),
-        };
-        let res = used_nonce::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(used_nonce::Column::Nonce)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&self.db)
-            .await;
-        match res {
-            Ok(n) => Ok(n == 1),
-            Err(e) if is_unique_violation(&e) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        self.nonces.spend(nonce, expires).await
     }
 
     /// Deletes replay records of nonces expired before `now` and token use records well past
