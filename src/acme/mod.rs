@@ -246,6 +246,13 @@ pub struct Authorization {
     pub challenges: Vec<Challenge>,
 }
 
+impl Authorization {
+    /// Its tkauth-01 challenge (RFC 9447 §3), if it offers one.
+    pub fn tkauth(&self) -> Option<&Challenge> {
+        self.challenges.iter().find(|c| c.kind == TKAUTH_01)
+    }
+}
+
 /// A challenge object (RFC 8555 §8, RFC 9447 §3).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Challenge {

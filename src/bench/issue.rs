@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::progress::{self, Run};
 use super::stats::{ErrorTally, Samples, Summary, table_header, table_row};
 use super::{BenchError, parse_run_duration};
-use crate::acme::{AuthzStatus, OrderStatus, TKAUTH_01};
+use crate::acme::{AuthzStatus, OrderStatus};
 use crate::client::{
     AcmeClient, ClientError, PollPolicy, TkauthField, TokenSource, generate_csr, http_client,
     problem_short_type,
@@ -281,12 +281,7 @@ impl IssueReport {
             out.push_str(&table_row(name, s));
             out.push('\n');
         }
-        if self.errors > 0 {
-            out.push_str("\nerrors:\n");
-            for (kind, n) in self.errors_by_type.iter() {
-                out.push_str(&format!("  {n:>8}  {kind}\n"));
-            }
-        }
+        out.push_str(&self.errors_by_type.text());
         out
     }
 }
@@ -363,14 +358,7 @@ async fn issue_once(
             if authz.status == AuthzStatus::Valid {
                 continue;
             }
-            let challenge = authz
-                .challenges
-                .iter()
-                .find(|c| c.kind == TKAUTH_01)
-                .ok_or_else(|| ClientError::Protocol {
-                    url: authz_url.clone(),
-                    detail: "no tkauth-01 challenge".into(),
-                })?;
+            let challenge = crate::client::acme::tkauth_challenge(&authz, authz_url)?;
             pending.push((authz_url.clone(), challenge.url.clone()));
         }
         Ok((url, order, pending))

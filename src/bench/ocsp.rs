@@ -237,12 +237,7 @@ impl OcspReport {
             out.push_str(&table_row("request", s));
             out.push('\n');
         }
-        if self.errors > 0 {
-            out.push_str("\nerrors:\n");
-            for (kind, n) in self.errors_by_type.iter() {
-                out.push_str(&format!("  {n:>8}  {kind}\n"));
-            }
-        }
+        out.push_str(&self.errors_by_type.text());
         out
     }
 }

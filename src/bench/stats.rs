@@ -115,6 +115,18 @@ impl ErrorTally {
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
         self.0.iter().map(|(k, v)| (k.as_str(), *v))
     }
+
+    /// The `errors:` block of a text report (empty when nothing failed).
+    pub fn text(&self) -> String {
+        if self.0.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from("\nerrors:\n");
+        for (kind, n) in self.iter() {
+            out.push_str(&format!("  {n:>8}  {kind}\n"));
+        }
+        out
+    }
 }
 
 /// Serializes `(name, summary)` pairs as a JSON object keyed by name.

@@ -370,12 +370,7 @@ impl AcmeClient {
         if authz.status == AuthzStatus::Valid {
             return Ok(authz);
         }
-        let problem = authz
-            .challenges
-            .iter()
-            .find(|c| c.kind == crate::acme::TKAUTH_01)
-            .and_then(|c| c.error.clone())
-            .map(Box::new);
+        let problem = authz.tkauth().and_then(|c| c.error.clone()).map(Box::new);
         Err(ClientError::Failed { what, problem })
     }
 
@@ -934,6 +929,18 @@ impl RawDirectory {
             },
         }
     }
+}
+
+/// The tkauth-01 challenge of the authorization read from `authz_url`, or a protocol error
+/// naming the authorization (for the client and the load tool).
+pub fn tkauth_challenge<'a>(
+    authz: &'a Authorization,
+    authz_url: &str,
+) -> Result<&'a Challenge, ClientError> {
+    authz.tkauth().ok_or_else(|| ClientError::Protocol {
+        url: authz_url.to_string(),
+        detail: "the authorization offers no tkauth-01 challenge".into(),
+    })
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use std::time::Duration;
 use base64::Engine;
 use der::{Decode, Encode};
 
-use crate::acme::{AuthzStatus, OrderStatus, TKAUTH_01, TKAUTH_TYPE_ATC};
+use crate::acme::{AuthzStatus, OrderStatus, TKAUTH_TYPE_ATC};
 use crate::error::Problem;
 use crate::jose::EcSigner;
 use crate::tnauth::TnAuthList;
@@ -351,14 +351,7 @@ pub async fn obtain(
                 });
             }
         }
-        let challenge = authz
-            .challenges
-            .iter()
-            .find(|c| c.kind == TKAUTH_01)
-            .ok_or_else(|| ClientError::Protocol {
-                url: authz_url.clone(),
-                detail: "the authorization offers no tkauth-01 challenge".into(),
-            })?;
+        let challenge = acme::tkauth_challenge(&authz, authz_url)?;
         if let Some(kind) = &challenge.tkauth_type {
             if !kind.eq_ignore_ascii_case(TKAUTH_TYPE_ATC) {
                 return Err(ClientError::Protocol {

@@ -105,6 +105,17 @@ pub fn new_id() -> String {
     URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes())
 }
 
+/// SQLITE_BUSY ("database is locked"), however the error reached sea-orm.
+fn is_sqlite_busy(e: &DbErr) -> bool {
+    let sqlx = match e {
+        DbErr::Conn(sea_orm::RuntimeErr::SqlxError(x))
+        | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(x))
+        | DbErr::Query(sea_orm::RuntimeErr::SqlxError(x)) => x,
+        _ => return false,
+    };
+    matches!(&**sqlx, sea_orm::sqlx::Error::Database(d) if d.code().as_deref() == Some("5"))
+}
+
 fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
@@ -168,7 +179,7 @@ async fn connect_pool(opts: ConnectOptions) -> Result<DatabaseConnection, DbErr>
     let mut tries = 0;
     loop {
         match Database::connect(opts.clone()).await {
-            Err(e) if tries < 100 && e.to_string().contains("database is locked") => {
+            Err(e) if tries < 100 && is_sqlite_busy(&e) => {
                 tries += 1;
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }

@@ -9,7 +9,7 @@
 //! its first sender only (the statement would insert it once and return it once, and both
 //! senders would otherwise see it in the result).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
@@ -31,12 +31,6 @@ struct Spend {
 #[derive(Debug, Clone)]
 pub(super) struct NonceBatcher {
     tx: mpsc::UnboundedSender<Spend>,
-}
-
-impl std::fmt::Debug for Spend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Spend")
-    }
 }
 
 impl NonceBatcher {
@@ -80,25 +74,24 @@ impl NonceBatcher {
 
 /// One statement for the whole batch; every sender gets its answer (or the error).
 async fn spend(db: &DatabaseConnection, batch: Vec<Spend>) {
-    // The first sender of each distinct nonce takes part in the insert; repeats are refused.
-    let mut first: HashMap<&str, usize> = HashMap::new();
-    for (i, s) in batch.iter().enumerate() {
-        first.entry(s.nonce.as_str()).or_insert(i);
-    }
-    let distinct: Vec<(&str, i64)> = batch
-        .iter()
-        .enumerate()
-        .filter(|(i, s)| first.get(s.nonce.as_str()) == Some(i))
-        .map(|(_, s)| (s.nonce.as_str(), s.expires))
-        .collect();
-    let result = insert_returning(db, &distinct).await;
-    let fresh: Result<HashSet<String>, String> = result.map_err(|e| e.to_string());
-    drop(first);
+    // Only the first sender of each distinct nonce takes part in the insert; repeats are refused.
     let mut seen = HashSet::new();
-    for s in batch {
-        let first_sender = seen.insert(s.nonce.clone());
-        let answer = match &fresh {
-            Ok(set) => Ok(first_sender && set.contains(&s.nonce)),
+    let first: Vec<bool> = batch
+        .iter()
+        .map(|s| seen.insert(s.nonce.as_str()))
+        .collect();
+    let rows: Vec<(&str, i64)> = batch
+        .iter()
+        .zip(&first)
+        .filter(|(_, first)| **first)
+        .map(|(s, _)| (s.nonce.as_str(), s.expires))
+        .collect();
+    // SaError is not Clone: an error reaches every sender as its text.
+    let created = insert_returning(db, &rows).await.map_err(|e| e.to_string());
+    drop(seen);
+    for (s, first) in batch.into_iter().zip(first) {
+        let answer = match &created {
+            Ok(set) => Ok(first && set.contains(&s.nonce)),
             Err(e) => Err(SaError::Db(sea_orm::DbErr::Custom(e.clone()))),
         };
         // A sender that stopped waiting (its request was cancelled) needs no answer.
@@ -138,6 +131,8 @@ async fn insert_returning(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
     use crate::sa::Storage;
     use crate::sa::testing::{drop_database, fresh_database_url};
