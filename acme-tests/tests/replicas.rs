@@ -198,27 +198,45 @@ async fn replicas_share_nonces_orders_finalize_and_revocation() {
 }
 
 /// Each replica caches accounts for a second (the `kid` lookup); issuance and revocation
-/// re-read the account, so an account deactivated through A cannot finalize through B while B's
-/// copy is still warm, and nothing is issued.
+/// re-read the account, so an account deactivated through A can neither finalize nor revoke
+/// through B while B's copy is still warm, and nothing changes.
 #[tokio::test]
-async fn an_account_deactivated_on_one_replica_cannot_finalize_on_the_other() {
+async fn an_account_deactivated_on_one_replica_cannot_finalize_or_revoke_on_the_other() {
     let (lb, replicas, ta, db, _tmp) = two_replicas().await;
     let mut raw = client(&lb).await;
     lb.set_route(Route::Pinned(0));
     assert_eq!(raw.register().await.status, 201);
-    let l = list(7);
-    let r = raw.new_order(&l.to_der()).await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let order = r.json();
-    let order_url = r.header("location").unwrap();
-    let chall = raw.challenge_url(&order).await;
-    let r = raw
-        .answer(&chall, &ta.token(&l, &raw.key.public_jwk()))
-        .await;
-    assert_eq!(r.json()["status"], "valid", "{}", r.text());
+    // A ready order on A, answered ...
+    let ready = |n: u32| {
+        let raw = &raw;
+        let ta = &ta;
+        async move {
+            let l = list(n);
+            let r = raw.new_order(&l.to_der()).await;
+            assert_eq!(r.status, 201, "{}", r.text());
+            let order = r.json();
+            let url = r.header("location").unwrap();
+            let chall = raw.challenge_url(&order).await;
+            let r = raw
+                .answer(&chall, &ta.token(&l, &raw.key.public_jwk()))
+                .await;
+            assert_eq!(r.json()["status"], "valid", "{}", r.text());
+            (l, order, url)
+        }
+    };
+    // ... one of them issued, to have a certificate to revoke.
+    let (l1, order1, url1) = ready(7).await;
+    assert_eq!(raw.finalize(&order1, &csr(&l1.to_der())).await.status, 200);
+    let cert_url = raw.post(&url1, None).await.json()["certificate"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let chain = raw.post(&cert_url, None).await.text();
+    let der = stica::x509::pem_certificates(chain.as_bytes()).unwrap()[0].clone();
+    let (l2, order2, url2) = ready(8).await;
     // B reads the account (and caches it) ...
     lb.set_route(Route::Pinned(1));
-    assert_eq!(raw.post(&order_url, None).await.json()["status"], "ready");
+    assert_eq!(raw.post(&url2, None).await.json()["status"], "ready");
     // ... A deactivates it ...
     lb.set_route(Route::Pinned(0));
     let kid = raw.kid.clone().unwrap();
@@ -226,9 +244,21 @@ async fn an_account_deactivated_on_one_replica_cannot_finalize_on_the_other() {
         .post(&kid, Some(&json!({"status": "deactivated"})))
         .await;
     assert_eq!(r.json()["status"], "deactivated", "{}", r.text());
-    // ... and B refuses to issue at once.
+    // ... and B refuses at once to issue and to revoke.
     lb.set_route(Route::Pinned(1));
-    let r = raw.finalize(&order, &csr(&l.to_der())).await;
+    let r = raw.finalize(&order2, &csr(&l2.to_der())).await;
+    assert_eq!(
+        r.problem_type(),
+        "urn:ietf:params:acme:error:unauthorized",
+        "{}",
+        r.text()
+    );
+    let r = raw
+        .post(
+            &raw.url("revokeCert"),
+            Some(&json!({"certificate": stica::jose::b64::encode_url(&der), "reason": 1})),
+        )
+        .await;
     assert_eq!(
         r.problem_type(),
         "urn:ietf:params:acme:error:unauthorized",
@@ -236,7 +266,18 @@ async fn an_account_deactivated_on_one_replica_cannot_finalize_on_the_other() {
         r.text()
     );
     let sa = stica::sa::Storage::connect(&db).await.unwrap();
-    assert!(!sa.has_certificates().await.unwrap(), "nothing issued");
+    let issued: Vec<_> = sa
+        .changes_since(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.event)
+        .collect();
+    assert_eq!(
+        issued,
+        [stica::sa::model::ChangeEvent::Issued],
+        "one issuance, no second one and no revocation"
+    );
     let id = kid.rsplit('/').next().unwrap();
     let stored = sa.account(id).await.unwrap().unwrap();
     assert_eq!(stored.status, stica::acme::AccountStatus::Deactivated);
