@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
+use tower::make::Shared;
 
 use crate::ca::crl_signer::CrlSigner;
 use crate::ca::{Ca, CrlDistributionPoint};
@@ -17,14 +17,16 @@ use crate::pa::DevTokenAuthority;
 use crate::policy::Policy;
 use crate::ra::Ra;
 use crate::sa::Storage;
+use crate::status::ocsp::front::Front;
 use crate::status::{self, StatusState, crl::CrlPublisher};
 use crate::va::tkauth::TokenVerifier;
 use crate::wfe::{self, AppState, Urls};
 
 /// Everything `serve` built, before it listens (also used by tests and tools).
 pub struct Built {
-    /// the full router (ACME, dev token authority, health)
-    pub router: Router,
+    /// the full application (ACME, status, OCSP, dev token authority, health), with pre-signed
+    /// OCSP GETs answered before routing ([`Front`])
+    pub app: Front,
     /// the external base URL
     pub base: String,
     /// the dev token authority, when it runs in-process
@@ -170,7 +172,7 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
             &prefix,
             ocsp.clone(),
         ))
-        .merge(crate::status::ocsp::router_at(&prefix, ocsp))
+        .merge(crate::status::ocsp::router_at(&prefix, ocsp.clone()))
         .merge(crate::wfe::health::router(health));
     if let Some(pa) = &pa {
         router = router.nest(&format!("{prefix}/sti-pa"), pa.router());
@@ -178,7 +180,7 @@ pub async fn build(cfg: &Config) -> Result<Built, String> {
     // Last, so that it wraps every route above (request ids, access log, metrics).
     let router = router.layer(axum::middleware::from_fn(crate::wfe::request::track));
     Ok(Built {
-        router,
+        app: Front::with_ocsp(router, &prefix, ocsp),
         base,
         pa,
         storage: housekeeping,
@@ -265,8 +267,8 @@ pub async fn serve(mut cfg: Config) -> Result<(), String> {
     crate::status::crl::spawn_scheduler(built.crl.clone(), jobs.clone());
     announce(&built, local);
     let served = match (&cfg.tls_cert, &cfg.tls_key) {
-        (Some(cert), Some(key)) => crate::tls::serve_tls(listener, built.router, cert, key).await,
-        _ => axum::serve(listener.tap_io(set_nodelay), built.router)
+        (Some(cert), Some(key)) => crate::tls::serve_tls(listener, built.app, cert, key).await,
+        _ => axum::serve(listener.tap_io(set_nodelay), Shared::new(built.app))
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| e.to_string()),

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::Router;
+use crate::status::ocsp::front::Front;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -42,7 +42,7 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, St
 /// Accepts TLS connections and serves the router on each until SIGINT/SIGTERM.
 pub async fn serve_tls(
     listener: TcpListener,
-    router: Router,
+    app: Front,
     cert: &Path,
     key: &Path,
 ) -> Result<(), String> {
@@ -63,7 +63,7 @@ pub async fn serve_tls(
         let mut tcp = tcp;
         crate::server::set_nodelay(&mut tcp);
         let acceptor = acceptor.clone();
-        let service = TowerToHyperService::new(router.clone());
+        let service = TowerToHyperService::new(app.clone());
         tokio::spawn(async move {
             let Ok(Ok(tls)) =
                 tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp))

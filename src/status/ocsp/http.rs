@@ -25,9 +25,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::OcspError;
 use super::asn1::ResponseStatus;
 use super::responder::{Answer, Responder};
+use super::{CacheKey, OcspError};
 
 /// The OCSP response media type (RFC 6960 Appendix C.2).
 pub const OCSP_RESPONSE: &str = "application/ocsp-response";
@@ -116,6 +116,15 @@ fn get_fast(responder: &Responder, path: &str, now: i64) -> Result<Answer, Vec<u
     responder
         .cached(der_bytes, now)
         .ok_or_else(|| der_bytes.to_vec())
+}
+
+/// The pre-signed cache key of a GET request, from the part of the path after `/ocsp/` (still
+/// percent-encoded), `None` when the request cannot be answered from the cache.
+pub(crate) fn shared_key_of_get(responder: &Responder, encoded: &str) -> Option<CacheKey> {
+    let mut text = [0u8; MAX_GET_CHARS];
+    let mut der_buf = [0u8; MAX_GET_DER];
+    let n = super::request::decode_get(encoded, &mut text, &mut der_buf).ok()?;
+    responder.shared_key(der_buf.get(..n)?)
 }
 
 /// [`get_fast`] for the timing test.

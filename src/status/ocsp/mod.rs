@@ -15,6 +15,7 @@
 pub mod asn1;
 pub mod cache;
 pub mod certid;
+pub mod front;
 pub mod http;
 pub mod oid;
 pub mod request;

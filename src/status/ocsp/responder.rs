@@ -290,6 +290,13 @@ impl Responder {
         }
     }
 
+    /// The pre-signed cache key a request would be answered from, `None` when it cannot be (a
+    /// nonce, several CertIDs, an issuer this responder does not serve, a malformed request).
+    /// Depends on the request and the responder's issuers only, never on time or status.
+    pub fn shared_key(&self, der_bytes: &[u8]) -> Option<CacheKey> {
+        self.plan(der_bytes).ok()?.key
+    }
+
     /// Answers a DER OCSPRequest at time `now` (unix seconds).
     pub async fn respond(&self, der_bytes: &[u8], now: i64) -> Answer {
         let plan = match self.plan(der_bytes) {

@@ -6,11 +6,13 @@ use std::sync::Arc;
 use base64::Engine;
 
 use super::*;
+use crate::status::ocsp::front::Front;
 use crate::status::ocsp::{Responder, router};
 
+/// The responder as `stica serve` mounts it: the router behind the pre-signed GET fast path.
 async fn serve(r: Responder) -> (String, Arc<Responder>) {
     let r = Arc::new(r);
-    let app = router(r.clone());
+    let app = tower::make::Shared::new(Front::with_ocsp(router(r.clone()), "", r.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {

@@ -2,6 +2,7 @@
 //! `openssl ocsp -respin ... -resp_text`, and a real HTTP listener queried by `openssl ocsp
 //! -url`. The PKI (root -> issuing CA -> leaves, delegated responder) is made in-test.
 
+mod front;
 mod http;
 mod openssl;
 mod perf;
