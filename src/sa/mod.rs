@@ -17,7 +17,9 @@
 //! [`SaError::NotFound`].
 
 mod account_cache;
+mod conn;
 mod entity;
+mod inline;
 pub mod model;
 mod nonce_batch;
 mod replica;
@@ -26,6 +28,7 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 
+use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,8 +38,8 @@ use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DatabaseTransaction, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use stica_migrations::{Migrator, MigratorTrait};
 
@@ -52,6 +55,7 @@ pub use model::{
 };
 pub use replica::{CaIdentity, Lease, PoolStats};
 
+use conn::{Db, Txn};
 use entity::{account, authz, certificate, challenge, eab_key, order, token, used_nonce};
 
 /// How long a SQLite connection waits for another writer before giving up.
@@ -107,6 +111,9 @@ pub fn new_id() -> String {
 
 /// SQLITE_BUSY ("database is locked"), however the error reached sea-orm.
 fn is_sqlite_busy(e: &DbErr) -> bool {
+    if inline::is_busy(e) {
+        return true;
+    }
     let sqlx = match e {
         DbErr::Conn(sea_orm::RuntimeErr::SqlxError(x))
         | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(x))
@@ -117,7 +124,8 @@ fn is_sqlite_busy(e: &DbErr) -> bool {
 }
 
 fn is_unique_violation(e: &DbErr) -> bool {
-    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+    inline::is_unique_violation(e)
+        || matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
 fn inconsistent(what: &str) -> SaError {
@@ -125,7 +133,7 @@ fn inconsistent(what: &str) -> SaError {
 }
 
 /// Commits on success, rolls back on error (keeping the original error).
-async fn finish<T>(txn: DatabaseTransaction, r: Result<T, SaError>) -> Result<T, SaError> {
+async fn finish<T>(txn: Txn, r: Result<T, SaError>) -> Result<T, SaError> {
     match r {
         Ok(v) => {
             txn.commit().await?;
@@ -142,6 +150,9 @@ async fn finish<T>(txn: DatabaseTransaction, r: Result<T, SaError>) -> Result<T,
 
 /// SQLite pool size of the durable pool (accounts, issuance, revocation: fewer, rarer writes).
 const SQLITE_POOL_DURABLE: u32 = 4;
+/// How often the WAL of a SQLite file is checkpointed (the inline connections never do it in a
+/// commit; see [`inline`]).
+const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 fn sqlite_options(
     o: sea_orm::sqlx::sqlite::SqliteConnectOptions,
@@ -189,17 +200,45 @@ async fn connect_pool(opts: ConnectOptions) -> Result<DatabaseConnection, DbErr>
 }
 
 /// `BEGIN IMMEDIATE` on SQLite (the write lock up front), a plain `BEGIN` on PostgreSQL.
-async fn begin_immediate(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
-    .await
+async fn begin_immediate(db: &Db) -> Result<Txn, DbErr> {
+    db.begin_immediate().await
+}
+
+/// Brings the schema up to date, in one transaction on the pool that does not wait for the
+/// disk: a migration lost to a power cut (with its row in the migrations table, in the same
+/// transaction) runs again at next start. Before the storage serves anything, so no write queue.
+async fn migrate(db: &DatabaseConnection) -> Result<(), SaError> {
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
+    let r = async {
+        if txn.get_database_backend() == DbBackend::Postgres {
+            txn.execute_unprepared(&format!(
+                "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+            ))
+            .await?;
+        }
+        Migrator::up(&txn, None).await?;
+        Ok::<_, DbErr>(())
+    }
+    .await;
+    match r {
+        Ok(()) => Ok(txn.commit().await?),
+        Err(e) => {
+            if let Err(rollback) = txn.rollback().await {
+                tracing::warn!(error = %rollback, "rollback failed");
+            }
+            Err(e.into())
+        }
+    }
 }
 
 /// Serializes writers to one order: a no-op update takes the row lock on PostgreSQL (SQLite
 /// write transactions are already exclusive). Returns whether the order exists.
-async fn lock_order(txn: &DatabaseTransaction, order_id: &str) -> Result<bool, DbErr> {
+async fn lock_order(txn: &Txn, order_id: &str) -> Result<bool, DbErr> {
     let res = order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::col(order::Column::Status))
         .filter(order::Column::Id.eq(order_id))
@@ -233,8 +272,8 @@ async fn lock_order(txn: &DatabaseTransaction, order_id: &str) -> Result<bool, D
 /// Other processes on the same file (the `stica` CLI) still meet the busy timeout.
 #[derive(Debug, Clone)]
 pub struct Storage {
-    db: DatabaseConnection,
-    durable: DatabaseConnection,
+    db: Db,
+    durable: Db,
     write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
     /// `kid` lookups (see [`Storage::account_for_request`]).
     accounts: Arc<account_cache::AccountCache>,
@@ -269,37 +308,61 @@ impl Storage {
                 .max_lifetime(None);
             opts.map_sqlx_sqlite_opts(|o| sqlite_options(o, SqliteSynchronous::Full));
             let db = Database::connect(opts).await?;
-            let storage = Self {
+            migrate(&db).await?;
+            let db = Db::Sqlx(db);
+            return Ok(Self {
                 nonces: nonce_batch::NonceBatcher::start(db.clone(), None),
                 durable: db.clone(),
                 db,
                 write_gate: None,
                 accounts: Arc::default(),
-            };
-            storage.migrate().await?;
-            return Ok(storage);
+            });
+        }
+        if sqlite {
+            // sea-orm-migration speaks to sqlx connections: one, for the migrations only.
+            let mut opts = pool_options(url, false);
+            opts.max_connections(1);
+            let migrations = connect_pool(opts).await?;
+            migrate(&migrations).await?;
+            migrations.close_by_ref().await?;
+            let path = sea_orm::sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                .map_err(|e| DbErr::Custom(format!("SQLite URL: {e}")))?
+                .get_filename()
+                .to_string_lossy()
+                .into_owned();
+            let db = Arc::new(inline::InlineDb::open(&path, SQLITE_POOL, false)?);
+            let durable = Arc::new(inline::InlineDb::open(&path, SQLITE_POOL_DURABLE, true)?);
+            inline::spawn_checkpointer(Arc::downgrade(&db), SQLITE_CHECKPOINT_EVERY);
+            let db = Db::Inline(db);
+            let write_gate = Some(Arc::new(tokio::sync::Mutex::new(())));
+            return Ok(Self {
+                nonces: nonce_batch::NonceBatcher::start(db.clone(), write_gate.clone()),
+                db,
+                durable: Db::Inline(durable),
+                write_gate,
+                accounts: Arc::default(),
+            });
         }
         // Lazy: its first connection is made by its first write, not at start (start time).
         let mut durable_opts = pool_options(url, true);
         durable_opts.connect_lazy(true);
         let durable = connect_pool(durable_opts).await?;
         let db = connect_pool(pool_options(url, false)).await?;
-        let write_gate = sqlite.then(|| Arc::new(tokio::sync::Mutex::new(())));
-        let storage = Self {
-            nonces: nonce_batch::NonceBatcher::start(db.clone(), write_gate.clone()),
+        migrate(&db).await?;
+        let db = Db::Sqlx(db);
+        Ok(Self {
+            nonces: nonce_batch::NonceBatcher::start(db.clone(), None),
             db,
-            durable,
-            write_gate,
+            durable: Db::Sqlx(durable),
+            write_gate: None,
             accounts: Arc::default(),
-        };
-        storage.migrate().await?;
-        Ok(storage)
+        })
     }
 
     /// Closes the pools; clones of this storage fail afterwards.
     pub async fn close(&self) -> Result<(), SaError> {
-        self.db.close_by_ref().await?;
-        self.durable.close_by_ref().await?;
+        self.db.close().await?;
+        self.durable.close().await?;
         Ok(())
     }
 
@@ -310,25 +373,6 @@ impl Storage {
             DbBackend::Sqlite => "sqlite",
             _ => "other",
         }
-    }
-
-    async fn migrate(&self) -> Result<(), SaError> {
-        let _gate = self.gate().await;
-        // On the pool that does not wait for the disk: a migration lost to a power cut (with
-        // its row in the migrations table, in the same transaction) runs again at next start.
-        let txn = self.begin_write().await?;
-        let r = async {
-            if txn.get_database_backend() == DbBackend::Postgres {
-                txn.execute_unprepared(&format!(
-                    "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
-                ))
-                .await?;
-            }
-            Migrator::up(&txn, None).await?;
-            Ok(())
-        }
-        .await;
-        finish(txn, r).await
     }
 
     /// This process's turn to write (SQLite files only; see [`Storage`]). Held until the
@@ -342,12 +386,12 @@ impl Storage {
 
     /// A write transaction: `BEGIN IMMEDIATE` on SQLite, so it takes the write lock up front
     /// (waiting out the busy timeout) instead of failing when a read upgrades to a write.
-    async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+    async fn begin_write(&self) -> Result<Txn, DbErr> {
         begin_immediate(&self.db).await
     }
 
     /// [`Self::begin_write`] whose commit waits for the disk (see [`Storage`]).
-    async fn begin_durable(&self) -> Result<DatabaseTransaction, DbErr> {
+    async fn begin_durable(&self) -> Result<Txn, DbErr> {
         begin_immediate(&self.durable).await
     }
 

@@ -12,7 +12,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+
+use super::conn::Db;
 use tokio::sync::{mpsc, oneshot};
 
 use super::SaError;
@@ -36,7 +38,7 @@ pub(super) struct NonceBatcher {
 impl NonceBatcher {
     /// Starts the task that spends batches on `db`, taking `gate` (the SQLite write queue) around
     /// each statement. The task ends when the last `NonceBatcher` clone is dropped.
-    pub(super) fn start(db: DatabaseConnection, gate: Option<Arc<tokio::sync::Mutex<()>>>) -> Self {
+    pub(super) fn start(db: Db, gate: Option<Arc<tokio::sync::Mutex<()>>>) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<Spend>();
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
@@ -73,7 +75,7 @@ impl NonceBatcher {
 }
 
 /// One statement for the whole batch; every sender gets its answer (or the error).
-async fn spend(db: &DatabaseConnection, batch: Vec<Spend>) {
+async fn spend(db: &Db, batch: Vec<Spend>) {
     // Only the first sender of each distinct nonce takes part in the insert; repeats are refused.
     let mut seen = HashSet::new();
     let first: Vec<bool> = batch
@@ -101,10 +103,7 @@ async fn spend(db: &DatabaseConnection, batch: Vec<Spend>) {
 
 /// `INSERT INTO used_nonces (nonce, expires) VALUES ... ON CONFLICT (nonce) DO NOTHING RETURNING
 /// nonce`: the nonces whose rows this statement created.
-async fn insert_returning(
-    db: &DatabaseConnection,
-    rows: &[(&str, i64)],
-) -> Result<HashSet<String>, SaError> {
+async fn insert_returning(db: &Db, rows: &[(&str, i64)]) -> Result<HashSet<String>, SaError> {
     let backend = db.get_database_backend();
     let mut sql = String::from("INSERT INTO used_nonces (nonce, expires) VALUES ");
     let mut values: Vec<Value> = Vec::with_capacity(rows.len() * 2);

@@ -10,6 +10,7 @@
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter};
 
+use super::conn::Db;
 use super::entity::{ca_identity, certificate, lease};
 use super::{SaError, Storage, is_unique_violation};
 
@@ -186,13 +187,23 @@ impl Storage {
                 max: p.options().get_max_connections(),
             }
         }
-        match self.db.get_database_backend() {
-            DbBackend::Postgres => stats(self.db.get_postgres_connection_pool()),
-            DbBackend::Sqlite => stats(self.db.get_sqlite_connection_pool()),
-            _ => PoolStats {
-                in_use: 0,
-                idle: 0,
-                max: 0,
+        match &self.db {
+            Db::Inline(db) => {
+                let (in_use, idle) = db.stats();
+                PoolStats {
+                    in_use,
+                    idle,
+                    max: db.size(),
+                }
+            }
+            Db::Sqlx(db) => match db.get_database_backend() {
+                DbBackend::Postgres => stats(db.get_postgres_connection_pool()),
+                DbBackend::Sqlite => stats(db.get_sqlite_connection_pool()),
+                _ => PoolStats {
+                    in_use: 0,
+                    idle: 0,
+                    max: 0,
+                },
             },
         }
     }

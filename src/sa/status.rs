@@ -8,12 +8,13 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
 };
 
 use crate::acme::AuthzStatus;
 
+use super::conn::Txn;
 use super::entity::{api_token, authz, certificate, crl, status_change};
 use super::model::{
     ApiToken, CertificateState, Change, ChangeEvent, CrlInput, Revocation, RevokeOutcome,
@@ -29,9 +30,19 @@ const CRL_NUMBER: &str = "crl_number";
 /// bounds a corrupt loop).
 const MAX_CASCADE_DEPTH: usize = 32;
 
+/// The columns of a revoked certificate a CRL lists, read by name (not position: the inline
+/// SQLite rows are maps, see `inline.rs`).
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct RevokedRow {
+    serial: String,
+    der: Vec<u8>,
+    revoked_at: Option<i64>,
+    revocation_reason: Option<i32>,
+}
+
 /// Takes the next value of a counter. The update holds the row (or database) write lock until
 /// the transaction ends, which serializes every writer of this counter.
-async fn next_counter(txn: &DatabaseTransaction, name: &str) -> Result<i64, SaError> {
+async fn next_counter(txn: &Txn, name: &str) -> Result<i64, SaError> {
     // One statement (`RETURNING`: SQLite 3.35+, PostgreSQL) instead of an UPDATE and a SELECT.
     // The `counters` table (name TEXT PRIMARY KEY, value BIGINT) is created by the migrations.
     let backend = txn.get_database_backend();
@@ -50,7 +61,7 @@ async fn next_counter(txn: &DatabaseTransaction, name: &str) -> Result<i64, SaEr
 
 /// Appends an event to the change sequence, in the caller's transaction.
 pub(super) async fn record_change(
-    txn: &DatabaseTransaction,
+    txn: &Txn,
     serial: &str,
     event: ChangeEvent,
     at: i64,
@@ -68,11 +79,7 @@ pub(super) async fn record_change(
 }
 
 /// Revokes one certificate if it is not revoked yet; true if this call revoked it.
-async fn revoke_one(
-    txn: &DatabaseTransaction,
-    serial: &str,
-    revocation: &Revocation,
-) -> Result<bool, SaError> {
+async fn revoke_one(txn: &Txn, serial: &str, revocation: &Revocation) -> Result<bool, SaError> {
     let res = certificate::Entity::update_many()
         .col_expr(
             certificate::Column::RevokedAt,
@@ -284,20 +291,27 @@ impl Storage {
                 .filter(certificate::Column::RevokedAt.is_not_null())
                 .filter(certificate::Column::NotAfter.gte(listed_after))
                 .order_by_asc(certificate::Column::Serial)
-                .into_tuple::<(String, Vec<u8>, Option<i64>, Option<i32>)>()
+                .into_model::<RevokedRow>()
                 .all(&txn)
                 .await?;
             let entries = rows
                 .into_iter()
-                .map(|(serial, der, revoked_at, reason)| {
-                    Ok(RevokedEntry {
-                        serial,
-                        der,
-                        revoked_at: revoked_at.unwrap_or_default(),
-                        reason: u8::try_from(reason.unwrap_or(0))
-                            .map_err(|_| inconsistent("revocation reason out of range"))?,
-                    })
-                })
+                .map(
+                    |RevokedRow {
+                         serial,
+                         der,
+                         revoked_at,
+                         revocation_reason: reason,
+                     }| {
+                        Ok(RevokedEntry {
+                            serial,
+                            der,
+                            revoked_at: revoked_at.unwrap_or_default(),
+                            reason: u8::try_from(reason.unwrap_or(0))
+                                .map_err(|_| inconsistent("revocation reason out of range"))?,
+                        })
+                    },
+                )
                 .collect::<Result<Vec<_>, SaError>>()?;
             Ok(CrlInput {
                 number,
