@@ -54,10 +54,14 @@ enum Kind {
     Bytes,
 }
 
-/// Column name to [`Kind`], over every entity (a name used by several tables has one kind in
-/// all of them; `column_kinds_agree_across_tables` checks it).
+/// Column name to [`Kind`], over every entity. A name used by several tables must have one kind
+/// in all of them (`column_kinds_agree_across_tables` checks it); one that did not would be
+/// listed in `conflicts` and read by its storage class alone.
 #[derive(Debug, Default)]
-pub(super) struct ColumnKinds(HashMap<String, Kind>);
+pub(super) struct ColumnKinds {
+    kinds: HashMap<String, Kind>,
+    conflicts: Vec<String>,
+}
 
 impl ColumnKinds {
     fn of_entities() -> Self {
@@ -93,12 +97,21 @@ impl ColumnKinds {
                 | ColumnType::VarBit(_) => Kind::Bytes,
                 _ => Kind::Text,
             };
-            self.0.insert(c.as_str().to_string(), kind);
+            let name = c.as_str();
+            if self.conflicts.iter().any(|n| n == name) {
+                continue;
+            }
+            if let Some(before) = self.kinds.insert(name.to_string(), kind)
+                && before != kind
+            {
+                self.kinds.remove(name);
+                self.conflicts.push(name.to_string());
+            }
         }
     }
 
     fn get(&self, name: &str) -> Option<Kind> {
-        self.0.get(name).copied()
+        self.kinds.get(name).copied()
     }
 }
 
@@ -626,37 +639,8 @@ mod tests {
 
     #[test]
     fn column_kinds_agree_across_tables() {
-        let mut seen: HashMap<String, Kind> = HashMap::new();
-        let mut check = |kinds: ColumnKinds| {
-            for (name, kind) in kinds.0 {
-                if let Some(k) = seen.insert(name.clone(), kind) {
-                    assert_eq!(k, kind, "column {name} has two kinds");
-                }
-            }
-        };
-        macro_rules! one {
-            ($($e:ident),*) => {$(
-                let mut k = ColumnKinds::default();
-                k.add::<entity::$e::Entity>();
-                check(k);
-            )*};
-        }
-        one!(
-            account,
-            api_token,
-            authz,
-            ca_identity,
-            certificate,
-            challenge,
-            crl,
-            eab_key,
-            lease,
-            order,
-            status_change,
-            token,
-            used_nonce
-        );
         let all = ColumnKinds::of_entities();
+        assert_eq!(all.conflicts, Vec::<String>::new());
         assert_eq!(all.get("revocation_reason"), Some(Kind::Int));
         assert_eq!(all.get("ca_grant"), Some(Kind::Bool));
         assert_eq!(all.get("expires"), Some(Kind::BigInt));
@@ -793,6 +777,16 @@ mod tests {
             .await
             .unwrap_err();
         assert!(!is_unique_violation(&e) && !is_busy(&e), "{e}");
+    }
+
+    #[test]
+    fn conflicting_kinds_fall_back_to_the_storage_class() {
+        let mut k = ColumnKinds::default();
+        k.add::<entity::certificate::Entity>(); // revocation_reason: Int
+        k.kinds.insert("revocation_reason".into(), Kind::Text);
+        k.add::<entity::certificate::Entity>();
+        assert_eq!(k.get("revocation_reason"), None);
+        assert_eq!(k.conflicts, vec!["revocation_reason".to_string()]);
     }
 
     #[test]

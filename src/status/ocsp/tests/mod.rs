@@ -268,6 +268,20 @@ impl Pki {
         (out.status.success(), text)
     }
 
+    /// Asserts that `resp` is a shared (nonce-free) answer that `good.pem` is good, signed by the
+    /// delegated responder, as `openssl ocsp` verifies it.
+    pub(super) fn assert_shared_good(&self, resp: &[u8]) {
+        let args = [
+            "-cert",
+            "@good.pem",
+            "-no_nonce",
+            "-VAfile",
+            "@responder.pem",
+        ];
+        let (ok, text) = self.check(resp, &args);
+        assert_verified(ok, &text, "good.pem: good");
+    }
+
     /// Maps `@name` to a file in the PKI directory; other arguments pass through.
     pub(super) fn arg(&self, a: &str) -> std::ffi::OsString {
         match a.strip_prefix('@') {

@@ -26,17 +26,7 @@ async fn presign_forget_and_revocation_become_visible() {
     };
     assert!(Arc::ptr_eq(&hit, &p));
     assert_eq!(source.calls(), calls);
-    let (ok, text) = pki.check(
-        &hit.der,
-        &[
-            "-cert",
-            "@good.pem",
-            "-no_nonce",
-            "-VAfile",
-            "@responder.pem",
-        ],
-    );
-    assert_verified(ok, &text, "good.pem: good");
+    pki.assert_shared_good(&hit.der);
 
     // Revocation: storage changes, the server forgets and re-presigns.
     source.set(
