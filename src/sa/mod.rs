@@ -1,7 +1,7 @@
 //! Storage authority: the only module that touches sea-orm and rusqlite (Boulder's SA role).
 //!
 //! [`Storage`] runs on SQLite (the embedded default: WAL, foreign keys on, statements run on the
-//! calling task, see [`inline`]) or on PostgreSQL, which several replicas may share. Every state change that two replicas could race
+//! calling task, see `sa/inline.rs`) or on PostgreSQL, which several replicas may share. Every state change that two replicas could race
 //! on is a single guarded statement or one transaction whose first write is guarded, so the
 //! database decides the winner:
 //! - a nonce is spent by inserting it into the replay record (RFC 8555 §6.5);
@@ -286,7 +286,7 @@ impl Storage {
     ///
     /// `sqlite://path?mode=rwc` (the file is created if missing; every connection gets WAL and
     /// `foreign_keys=ON`; after the migrations, rusqlite connections that run statements on the
-    /// calling task, [`inline`]) or `postgres://...`. Migrations run in one
+    /// calling task, `sa/inline.rs`) or `postgres://...`. Migrations run in one
     /// transaction under a lock (`BEGIN IMMEDIATE` on SQLite, `pg_advisory_xact_lock` on
     /// PostgreSQL), so replicas starting together apply them once. See [`Storage`] for the two
     /// pools this opens.
