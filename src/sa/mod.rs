@@ -1,9 +1,9 @@
 //! Storage authority: the only module that touches sea-orm and rusqlite (Boulder's SA role).
 //!
 //! [`Storage`] runs on SQLite (the embedded default: WAL, foreign keys on, statements run on the
-//! calling task, see `sa/inline.rs`) or on PostgreSQL, which several replicas may share. Every state change that two replicas could race
-//! on is a single guarded statement or one transaction whose first write is guarded, so the
-//! database decides the winner:
+//! calling task, see `sa/inline.rs`) or on PostgreSQL, which several replicas may share. Every
+//! state change that two replicas could race on is a single guarded statement or one transaction
+//! whose first write is guarded, so the database decides the winner:
 //! - a nonce is spent by inserting it into the replay record (RFC 8555 §6.5);
 //! - finalize moves an order `ready -> processing` with one conditional `UPDATE`, so two
 //!   concurrent finalize requests sign at most once (RFC 8555 §7.4);
