@@ -51,6 +51,20 @@ async fn openssl_sees_good_then_revoked_with_the_reason() {
         .await
         .unwrap();
     assert!(text.contains("leaf.pem: good"), "{text}");
+    // RFC 5019 GET, as relying parties send it: answered from the pre-signed cache in front of
+    // the router after the first time (src/status/ocsp/front.rs).
+    let get_url = format!("{url}/{}", get_path(dir.path()));
+    for _ in 0..3 {
+        let d = dir.path().to_path_buf();
+        let u = get_url.clone();
+        let text = tokio::task::spawn_blocking(move || staple(&d, &u))
+            .await
+            .unwrap();
+        assert!(
+            text.contains("leaf.pem: good") && text.contains("Response verify OK"),
+            "{text}"
+        );
+    }
 
     // The stapling aid serves the current response by serial.
     let staple_url = format!("{}/ocsp-staple/{serial}", srv.base);
@@ -106,6 +120,41 @@ async fn openssl_sees_good_then_revoked_with_the_reason() {
         .await
         .unwrap();
     assert!(text.contains("leaf.pem: revoked"), "{text}");
+    // The same GET that was answered in front of the router now says revoked too.
+    let d = dir.path().to_path_buf();
+    let text = tokio::task::spawn_blocking(move || staple(&d, &get_url))
+        .await
+        .unwrap();
+    assert!(
+        text.contains("leaf.pem: revoked") && text.contains("Reason: keyCompromise"),
+        "{text}"
+    );
+}
+
+/// The RFC 6960 appendix A.1 GET path of a nonce-free request for `dir/leaf.pem`, made by
+/// `openssl ocsp -reqout`: base64, then URL-encoded.
+fn get_path(dir: &std::path::Path) -> String {
+    use base64::Engine as _;
+    let req = dir.join("get-req.der");
+    let out = std::process::Command::new("openssl")
+        .args(["ocsp", "-no_nonce", "-issuer"])
+        .arg(dir.join("issuer.pem"))
+        .arg("-cert")
+        .arg(dir.join("leaf.pem"))
+        .arg("-reqout")
+        .arg(&req)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    base64::engine::general_purpose::STANDARD
+        .encode(std::fs::read(&req).unwrap())
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D")
 }
 
 /// Fetches a stapled response and checks it with `openssl ocsp -respin`.
