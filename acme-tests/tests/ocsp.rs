@@ -55,11 +55,7 @@ async fn openssl_sees_good_then_revoked_with_the_reason() {
     // the router after the first time (src/status/ocsp/front.rs).
     let get_url = format!("{url}/{}", get_path(dir.path()));
     for _ in 0..3 {
-        let d = dir.path().to_path_buf();
-        let u = get_url.clone();
-        let text = tokio::task::spawn_blocking(move || staple(&d, &u))
-            .await
-            .unwrap();
+        let text = fetched(dir.path(), &get_url).await;
         assert!(
             text.contains("leaf.pem: good") && text.contains("Response verify OK"),
             "{text}"
@@ -68,11 +64,7 @@ async fn openssl_sees_good_then_revoked_with_the_reason() {
 
     // The stapling aid serves the current response by serial.
     let staple_url = format!("{}/ocsp-staple/{serial}", srv.base);
-    let d = dir.path().to_path_buf();
-    let u = staple_url.clone();
-    let text = tokio::task::spawn_blocking(move || staple(&d, &u))
-        .await
-        .unwrap();
+    let text = fetched(dir.path(), &staple_url).await;
     assert!(
         text.contains("leaf.pem: good") && text.contains("Response verify OK"),
         "{text}"
@@ -115,16 +107,10 @@ async fn openssl_sees_good_then_revoked_with_the_reason() {
         text.contains("leaf.pem: revoked") && text.contains("Response verify OK"),
         "{text}"
     );
-    let d = dir.path().to_path_buf();
-    let text = tokio::task::spawn_blocking(move || staple(&d, &staple_url))
-        .await
-        .unwrap();
+    let text = fetched(dir.path(), &staple_url).await;
     assert!(text.contains("leaf.pem: revoked"), "{text}");
     // The same GET that was answered in front of the router now says revoked too.
-    let d = dir.path().to_path_buf();
-    let text = tokio::task::spawn_blocking(move || staple(&d, &get_url))
-        .await
-        .unwrap();
+    let text = fetched(dir.path(), &get_url).await;
     assert!(
         text.contains("leaf.pem: revoked") && text.contains("Reason: keyCompromise"),
         "{text}"
@@ -155,6 +141,14 @@ fn get_path(dir: &std::path::Path) -> String {
         .replace('+', "%2B")
         .replace('/', "%2F")
         .replace('=', "%3D")
+}
+
+/// [`staple`] off the async runtime.
+async fn fetched(dir: &std::path::Path, url: &str) -> String {
+    let (d, u) = (dir.to_path_buf(), url.to_string());
+    tokio::task::spawn_blocking(move || staple(&d, &u))
+        .await
+        .unwrap()
 }
 
 /// Fetches a stapled response and checks it with `openssl ocsp -respin`.
