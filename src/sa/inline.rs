@@ -23,7 +23,7 @@
 //! `i32`, an `i64` or a `bool`, so [`ColumnKinds`] reads that from the entity definitions once.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::types::{Value as Sql, ValueRef};
@@ -121,6 +121,9 @@ const CONSTRAINT_UNIQUE: std::ffi::c_int = 2067;
 
 /// A rusqlite error as a sea-orm one, with the two conditions `sa` acts on (busy, unique
 /// violation) recognisable by [`is_busy`] and [`is_unique_violation`].
+/// The column kinds of every entity, worked out once per process.
+static KINDS: LazyLock<ColumnKinds> = LazyLock::new(ColumnKinds::of_entities);
+
 fn db_err(e: rusqlite::Error) -> DbErr {
     let (busy, unique) = match &e {
         rusqlite::Error::SqliteFailure(f, _) => (
@@ -274,7 +277,6 @@ async fn exec_result((last_insert_id, rows_affected): (u64, u64)) -> Result<Exec
 pub struct InlineDb {
     conns: Mutex<Vec<Connection>>,
     free: Arc<Semaphore>,
-    kinds: Arc<ColumnKinds>,
     /// `synchronous=FULL`: commits wait for the disk.
     durable: bool,
     size: u32,
@@ -293,7 +295,6 @@ impl InlineDb {
     /// Opens `size` connections to `path` (created if missing, WAL, foreign keys, no busy
     /// timeout: the caller waits for the write lock asynchronously).
     pub(super) fn open(path: &str, size: u32, durable: bool) -> Result<Self, DbErr> {
-        let kinds = Arc::new(ColumnKinds::of_entities());
         let mut conns = Vec::new();
         for _ in 0..size {
             let conn = Connection::open_with_flags(
@@ -317,7 +318,6 @@ impl InlineDb {
         Ok(Self {
             conns: Mutex::new(conns),
             free: Arc::new(Semaphore::new(size as usize)),
-            kinds,
             durable,
             size,
         })
@@ -357,21 +357,15 @@ impl InlineDb {
         })
     }
 
-    /// Runs one statement outside a transaction (SQLite's autocommit). A write waits,
-    /// asynchronously, while another process holds the write lock; a statement refused as busy
-    /// changed nothing, so it is simply tried again.
+    /// Runs one statement outside a transaction (SQLite's autocommit). A write waits while
+    /// another process holds the write lock ([`Checkout::retry_busy`]).
     async fn statement(self: &Arc<Self>, stmt: &Statement) -> Result<Ran, DbErr> {
-        let c = self.checkout().await?;
-        let started = tokio::time::Instant::now();
-        loop {
-            let ran = run(c.conn()?, &self.kinds, stmt);
-            match ran {
-                Err(e) if is_busy(&e) && started.elapsed() <= BUSY_BUDGET => {
-                    tokio::time::sleep(BUSY_STEP).await;
-                }
-                other => return other,
-            }
-        }
+        let (_, ran) = self
+            .checkout()
+            .await?
+            .retry_busy(|conn| run(conn, &KINDS, stmt))
+            .await?;
+        Ok(ran)
     }
 
     /// [`ConnectionTrait::execute_raw`].
@@ -387,19 +381,14 @@ impl InlineDb {
         self: &Arc<Self>,
         sql: &str,
     ) -> Result<ExecResult, DbErr> {
-        let c = self.checkout().await?;
-        let started = tokio::time::Instant::now();
-        let changes = loop {
-            let done = c.conn()?.execute_batch(sql).map_err(db_err);
-            match done {
-                Ok(()) => break c.conn()?.changes(),
-                Err(e) if is_busy(&e) && started.elapsed() <= BUSY_BUDGET => {
-                    tokio::time::sleep(BUSY_STEP).await;
-                }
-                Err(e) => return Err(e),
-            }
-        };
-        drop(c);
+        let (_, changes) = self
+            .checkout()
+            .await?
+            .retry_busy(|conn| {
+                conn.execute_batch(sql).map_err(db_err)?;
+                Ok(conn.changes())
+            })
+            .await?;
         exec_result((0, changes)).await
     }
 
@@ -429,26 +418,16 @@ impl InlineDb {
             .map_err(db_err)
     }
 
-    /// `BEGIN IMMEDIATE`: the write lock up front, waiting (asynchronously, up to
-    /// [`BUSY_BUDGET`]) while another process holds it.
+    /// `BEGIN IMMEDIATE`: the write lock up front, waiting while another process holds it
+    /// ([`Checkout::retry_busy`]).
     pub(super) async fn begin(self: &Arc<Self>) -> Result<InlineTxn, DbErr> {
-        let c = self.checkout().await?;
-        let started = tokio::time::Instant::now();
-        loop {
-            // No reference to the connection may live across the sleep (it is not `Sync`).
-            let began = c.conn()?.execute_batch("BEGIN IMMEDIATE").map_err(db_err);
-            match began {
-                Ok(()) => break,
-                Err(e) if is_busy(&e) && started.elapsed() <= BUSY_BUDGET => {
-                    tokio::time::sleep(BUSY_STEP).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let (c, ()) = self
+            .checkout()
+            .await?
+            .retry_busy(|conn| conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err))
+            .await?;
         Ok(InlineTxn {
             conn: Mutex::new(Some(c)),
-            kinds: self.kinds.clone(),
-            durable: self.durable,
         })
     }
 
@@ -512,6 +491,28 @@ impl Checkout {
             .as_ref()
             .ok_or_else(|| DbErr::Custom("SQLite connection already returned".into()))
     }
+
+    /// Runs `f` on the connection, again every [`BUSY_STEP`] (asynchronously, for up to
+    /// [`BUSY_BUDGET`]) while SQLite answers busy because another process holds the write lock.
+    /// A statement refused as busy changed nothing, so trying it again is safe. Takes the
+    /// checkout by value and gives it back: no reference to the connection (not `Sync`) may
+    /// live across the sleep, or the request's future would not be `Send`.
+    async fn retry_busy<T>(
+        self,
+        f: impl Fn(&Connection) -> Result<T, DbErr>,
+    ) -> Result<(Self, T), DbErr> {
+        let started = tokio::time::Instant::now();
+        loop {
+            let done = f(self.conn()?);
+            match done {
+                Ok(v) => return Ok((self, v)),
+                Err(e) if is_busy(&e) && started.elapsed() <= BUSY_BUDGET => {
+                    tokio::time::sleep(BUSY_STEP).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }
 
 impl Drop for Checkout {
@@ -528,15 +529,11 @@ impl Drop for Checkout {
 /// [`commit`](Self::commit), it rolls back.
 pub struct InlineTxn {
     conn: Mutex<Option<Checkout>>,
-    kinds: Arc<ColumnKinds>,
-    durable: bool,
 }
 
 impl std::fmt::Debug for InlineTxn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InlineTxn")
-            .field("durable", &self.durable)
-            .finish()
+        f.debug_struct("InlineTxn").finish_non_exhaustive()
     }
 }
 
@@ -610,7 +607,7 @@ impl ConnectionTrait for InlineTxn {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        let changes = self.with(|c| run(c, &self.kinds, &stmt))?.1;
+        let changes = self.with(|c| run(c, &KINDS, &stmt))?.1;
         exec_result(changes).await
     }
 
@@ -623,13 +620,13 @@ impl ConnectionTrait for InlineTxn {
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let mut rows = self.with(|c| run(c, &self.kinds, &stmt))?.0;
+        let mut rows = self.with(|c| run(c, &KINDS, &stmt))?.0;
         rows.truncate(1);
         Ok(query_results(rows).await?.into_iter().next())
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        query_results(self.with(|c| run(c, &self.kinds, &stmt))?.0).await
+        query_results(self.with(|c| run(c, &KINDS, &stmt))?.0).await
     }
 }
 

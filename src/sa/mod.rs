@@ -199,11 +199,6 @@ async fn connect_pool(opts: ConnectOptions) -> Result<DatabaseConnection, DbErr>
     }
 }
 
-/// `BEGIN IMMEDIATE` on SQLite (the write lock up front), a plain `BEGIN` on PostgreSQL.
-async fn begin_immediate(db: &Db) -> Result<Txn, DbErr> {
-    db.begin_immediate().await
-}
-
 /// Brings the schema up to date, in one transaction on the pool that does not wait for the
 /// disk: a migration lost to a power cut (with its row in the migrations table, in the same
 /// transaction) runs again at next start. Before the storage serves anything, so no write queue.
@@ -269,7 +264,8 @@ async fn lock_order(txn: &Txn, order_id: &str) -> Result<bool, DbErr> {
 /// they ask SQLite for its write lock: SQLite admits one writer at a time and makes the others
 /// poll with sleeps of up to 100 ms (its busy handler), which is what made p99 latencies jump
 /// under load; an async FIFO queue wakes the next writer the moment the last one is done.
-/// Other processes on the same file (the `stica` CLI) still meet the busy timeout.
+/// Other processes on the same file (the `stica` CLI) are waited for asynchronously (see
+/// `sa/inline.rs`).
 #[derive(Debug, Clone)]
 pub struct Storage {
     db: Db,
@@ -386,14 +382,15 @@ impl Storage {
     }
 
     /// A write transaction: `BEGIN IMMEDIATE` on SQLite, so it takes the write lock up front
-    /// (waiting out the busy timeout) instead of failing when a read upgrades to a write.
+    /// (waiting while another process holds it) instead of failing when a read upgrades to a
+    /// write.
     async fn begin_write(&self) -> Result<Txn, DbErr> {
-        begin_immediate(&self.db).await
+        self.db.begin_immediate().await
     }
 
     /// [`Self::begin_write`] whose commit waits for the disk (see [`Storage`]).
     async fn begin_durable(&self) -> Result<Txn, DbErr> {
-        begin_immediate(&self.durable).await
+        self.durable.begin_immediate().await
     }
 
     // ---- nonces (RFC 8555 §6.5) ----

@@ -13,11 +13,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
-
-use super::conn::Db;
 use tokio::sync::{mpsc, oneshot};
 
 use super::SaError;
+use super::conn::Db;
 
 /// Nonces spent by one statement at most (SQLite binds at most 32,766 parameters; PostgreSQL
 /// 65,535: far above this).
