@@ -39,7 +39,7 @@ use crate::wfe::request::{REQUEST_ID, request_id};
 #[derive(Clone)]
 pub struct Front {
     router: Router,
-    ocsp: Option<Arc<FastOcsp>>,
+    ocsp: Arc<FastOcsp>,
 }
 
 /// What the fast path needs.
@@ -51,12 +51,7 @@ struct FastOcsp {
     /// metrics, so both paths count in the same series.
     route: String,
     metrics: HttpRouteMetrics,
-    /// Request path (after `<prefix>/ocsp/`, as sent) to its pre-signed cache key: decoding
-    /// and parsing a GET request cost more than the rest of the answer, and relying parties
-    /// send the same few requests over and over. A pure function of the path (the key names
-    /// issuer, hash algorithm and serial; status and freshness are read from the cache at
-    /// every request), so it never goes stale; bounded by [`MEMO_MAX`].
-    memo: RwLock<HashMap<Box<str>, CacheKey>>,
+    memo: PathMemo,
 }
 
 /// Most memoized request paths; the memo starts over when full.
@@ -65,12 +60,50 @@ const MEMO_MAX: usize = 16_384;
 /// some percent-escapes this covers them, and the memo stays under 16,384 × 384 octets of keys.
 const MEMO_MAX_PATH: usize = 384;
 
-impl Front {
-    /// The router alone (no OCSP responder, or tests of the router).
-    pub fn new(router: Router) -> Self {
-        Self { router, ocsp: None }
+/// Request path (after `<prefix>/ocsp/`, as sent) to its pre-signed cache key: decoding and
+/// parsing a GET request cost more than the rest of the answer, and relying parties send the
+/// same few requests over and over. A pure function of the path (the key names issuer, hash
+/// algorithm and serial; status and freshness are read from the cache at every request), so it
+/// never goes stale. Bounded against clients that make up requests: at most `max_entries`
+/// paths (then it starts over), none longer than `max_path`.
+struct PathMemo {
+    map: RwLock<HashMap<Box<str>, CacheKey>>,
+    max_entries: usize,
+    max_path: usize,
+}
+
+impl PathMemo {
+    fn new(max_entries: usize, max_path: usize) -> Self {
+        Self {
+            map: RwLock::default(),
+            max_entries,
+            max_path,
+        }
     }
 
+    fn get(&self, path: &str) -> Option<CacheKey> {
+        self.map.read().ok()?.get(path).copied()
+    }
+
+    fn remember(&self, path: &str, key: CacheKey) {
+        if path.len() > self.max_path {
+            return;
+        }
+        if let Ok(mut map) = self.map.write() {
+            if map.len() >= self.max_entries {
+                map.clear();
+            }
+            map.insert(path.into(), key);
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.map.read().map_or(0, |m| m.len())
+    }
+}
+
+impl Front {
     /// `router` with `responder`'s pre-signed GETs at `<prefix>/ocsp/...` answered first. The
     /// router must serve the same responder at the same prefix ([`super::router_at`]): it
     /// answers every request the fast path passes on.
@@ -79,13 +112,13 @@ impl Front {
         let metrics = HttpRouteMetrics::new(&route, "GET", 200);
         Self {
             router,
-            ocsp: Some(Arc::new(FastOcsp {
+            ocsp: Arc::new(FastOcsp {
                 responder,
                 path_prefix: format!("{prefix}/ocsp/"),
                 route,
                 metrics,
-                memo: RwLock::default(),
-            })),
+                memo: PathMemo::new(MEMO_MAX, MEMO_MAX_PATH),
+            }),
         }
     }
 }
@@ -126,22 +159,13 @@ impl FastOcsp {
 
     /// The pre-signed response for a request path, its cache key memoized.
     fn presigned(&self, encoded: &str, now: i64) -> Option<Arc<Presigned>> {
-        let memoized = self.memo.read().ok()?.get(encoded).copied();
-        if let Some(key) = memoized {
+        if let Some(key) = self.memo.get(encoded) {
             return self.responder.cache().get(&key, now);
         }
         let key = super::http::shared_key_of_get(&self.responder, encoded)?;
         let hit = self.responder.cache().get(&key, now)?;
-        // Only paths that were answered from the cache, and of RFC 5019 size: a client making
-        // up requests can make the memo start over, not grow.
-        if encoded.len() <= MEMO_MAX_PATH
-            && let Ok(mut memo) = self.memo.write()
-        {
-            if memo.len() >= MEMO_MAX {
-                memo.clear();
-            }
-            memo.insert(encoded.into(), key);
-        }
+        // Only paths that were answered from the cache.
+        self.memo.remember(encoded, key);
         Some(hit)
     }
 }
@@ -162,9 +186,38 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let req = req.map(Body::new);
-        if let Some(resp) = self.ocsp.as_ref().and_then(|o| o.answer(&req)) {
+        if let Some(resp) = self.ocsp.answer(&req) {
             return Either::Left(ready(Ok(resp)));
         }
         Either::Right(self.router.call(req))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::ocsp::HashAlg;
+
+    fn key(serial: u8) -> CacheKey {
+        CacheKey::new(0, HashAlg::Sha1, &[serial]).unwrap()
+    }
+
+    #[test]
+    fn the_memo_is_bounded_in_entries_and_path_length() {
+        let memo = PathMemo::new(3, 10);
+        for i in 0..3u8 {
+            memo.remember(&format!("path-{i}"), key(i + 1));
+        }
+        assert_eq!(memo.len(), 3);
+        assert_eq!(memo.get("path-1"), Some(key(2)));
+        // Full: the next path starts it over instead of growing it.
+        memo.remember("path-9", key(9));
+        assert_eq!(memo.len(), 1);
+        assert_eq!(memo.get("path-1"), None);
+        assert_eq!(memo.get("path-9"), Some(key(9)));
+        // Longer than the limit: answered, never kept.
+        memo.remember("a-much-longer-path", key(7));
+        assert_eq!(memo.get("a-much-longer-path"), None);
+        assert_eq!(memo.len(), 1);
     }
 }
