@@ -33,6 +33,17 @@ pub enum Txn {
 impl Db {
     /// `BEGIN IMMEDIATE` on SQLite (the write lock up front), a plain `BEGIN` on PostgreSQL.
     pub async fn begin_immediate(&self) -> Result<Txn, DbErr> {
+        self.begin_holding(None).await
+    }
+
+    /// [`Self::begin_immediate`] for a caller holding the process's write queue (`gate`): the
+    /// transaction holds it until it commits or rolls back, and an inline commit gives it back
+    /// before it waits for the disk. The queue exists only for inline SQLite files; a sqlx
+    /// transaction drops it at once.
+    pub async fn begin_holding(
+        &self,
+        gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+    ) -> Result<Txn, DbErr> {
         match self {
             Db::Sqlx(db) => Ok(Txn::Sqlx(
                 db.begin_with_options(TransactionOptions {
@@ -41,7 +52,7 @@ impl Db {
                 })
                 .await?,
             )),
-            Db::Inline(db) => Ok(Txn::Inline(db.begin().await?)),
+            Db::Inline(db) => Ok(Txn::Inline(db.begin(gate).await?)),
         }
     }
 

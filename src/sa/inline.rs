@@ -7,9 +7,10 @@
 //! using, so a one-statement `INSERT` held the process's write queue for ≈ 350 µs and the queue
 //! was held ≈ 90% of the time (docs/performance.md, "2026-12-07"). A SQLite statement on a warm
 //! page cache takes microseconds: running it where it is asked for is cheaper than any hand-off.
-//! A commit that waits for the disk (`synchronous=FULL`, two per issuance) blocks its task for
-//! one fsync; WAL checkpoints run in the background ([`spawn_checkpointer`]) instead of inside a
-//! request's commit. Writers of this process still queue on `Storage`'s write gate first; a
+//! Every connection commits with `synchronous=NORMAL`; a pool for durable writes numbers its
+//! commits and waits, after giving the write queue back, for a group fsync that covers them
+//! ([`super::group_sync`]). WAL checkpoints run in the background ([`spawn_checkpointer`])
+//! instead of inside a request's commit. Writers of this process still queue on `Storage`'s write gate first; a
 //! writer that finds the lock held by another process (the `stica` CLI, a second `serve` on the
 //! same file) waits asynchronously instead of in SQLite's busy handler, which would block a
 //! runtime thread.
@@ -33,9 +34,10 @@ use sea_orm::{
     ColumnTrait, ColumnType, ConnectionTrait, DbBackend, DbErr, EntityTrait, ExecResult,
     IdenStatic, Iterable, MockDatabase, MockExecResult, QueryResult, RuntimeErr, Statement,
 };
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 use super::entity;
+use super::group_sync::GroupSync;
 
 /// How long a writer waits for another process (the `stica` CLI) to release SQLite's write lock.
 const BUSY_BUDGET: Duration = Duration::from_secs(10);
@@ -273,28 +275,29 @@ async fn exec_result((last_insert_id, rows_affected): (u64, u64)) -> Result<Exec
         .await
 }
 
-/// A pool of rusqlite connections to one SQLite file, with one `synchronous` setting.
+/// A pool of rusqlite connections to one SQLite file.
 pub struct InlineDb {
     conns: Mutex<Vec<Connection>>,
     free: Arc<Semaphore>,
-    /// `synchronous=FULL`: commits wait for the disk.
-    durable: bool,
+    /// Set on a pool for durable writes: its commits wait for the disk (group commit).
+    sync: Option<Arc<GroupSync>>,
     size: u32,
 }
 
 impl std::fmt::Debug for InlineDb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InlineDb")
-            .field("durable", &self.durable)
+            .field("durable", &self.sync.is_some())
             .field("size", &self.size)
             .finish()
     }
 }
 
 impl InlineDb {
-    /// Opens `size` connections to `path` (created if missing, WAL, foreign keys, no busy
-    /// timeout: the caller waits for the write lock asynchronously).
-    pub(super) fn open(path: &str, size: u32, durable: bool) -> Result<Self, DbErr> {
+    /// Opens `size` connections to `path` (created if missing, WAL, `synchronous=NORMAL`,
+    /// foreign keys, no busy timeout: the caller waits for the write lock asynchronously). With
+    /// `sync`, every commit of the pool waits until `sync` has it on disk.
+    pub(super) fn open(path: &str, size: u32, sync: Option<Arc<GroupSync>>) -> Result<Self, DbErr> {
         let mut conns = Vec::new();
         for _ in 0..size {
             let conn = Connection::open_with_flags(
@@ -306,11 +309,10 @@ impl InlineDb {
             )
             .map_err(db_err)?;
             conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-            let sync = if durable { "FULL" } else { "NORMAL" };
-            conn.execute_batch(&format!(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; \
-                 PRAGMA wal_autocheckpoint=0;"
-            ))
+            conn.execute_batch(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; \
+                 PRAGMA wal_autocheckpoint=0;",
+            )
             .map_err(db_err)?;
             conn.busy_timeout(Duration::ZERO).map_err(db_err)?;
             conns.push(conn);
@@ -318,7 +320,7 @@ impl InlineDb {
         Ok(Self {
             conns: Mutex::new(conns),
             free: Arc::new(Semaphore::new(size as usize)),
-            durable,
+            sync,
             size,
         })
     }
@@ -358,14 +360,39 @@ impl InlineDb {
     }
 
     /// Runs one statement outside a transaction (SQLite's autocommit). A write waits while
-    /// another process holds the write lock ([`Checkout::retry_busy`]).
+    /// another process holds the write lock ([`Checkout::retry_busy`]); on a durable pool the
+    /// statement then waits for the disk (these are rare writes: it does so in the write queue).
     async fn statement(self: &Arc<Self>, stmt: &Statement) -> Result<Ran, DbErr> {
-        let (_, ran) = self
+        self.autocommit(|conn| run(conn, &KINDS, stmt)).await
+    }
+
+    /// Runs `f` as one autocommit unit; see [`Self::statement`].
+    async fn autocommit<T>(
+        self: &Arc<Self>,
+        f: impl Fn(&Connection) -> Result<T, DbErr>,
+    ) -> Result<T, DbErr> {
+        let Some(sync) = &self.sync else {
+            return Ok(self.checkout().await?.retry_busy(f).await?.1);
+        };
+        sync.healthy()?;
+        let (_, (v, number)) = self
             .checkout()
             .await?
-            .retry_busy(|conn| run(conn, &KINDS, stmt))
+            .retry_busy(|conn| {
+                let before = conn.total_changes();
+                let committing = sync.committing();
+                let v = f(conn)?;
+                // A read (or a write that matched nothing) has nothing to wait for.
+                Ok((
+                    v,
+                    (conn.total_changes() != before).then(|| committing.number()),
+                ))
+            })
             .await?;
-        Ok(ran)
+        if let Some(number) = number {
+            sync.wait(number).await?;
+        }
+        Ok(v)
     }
 
     /// [`ConnectionTrait::execute_raw`].
@@ -381,10 +408,8 @@ impl InlineDb {
         self: &Arc<Self>,
         sql: &str,
     ) -> Result<ExecResult, DbErr> {
-        let (_, changes) = self
-            .checkout()
-            .await?
-            .retry_busy(|conn| {
+        let changes = self
+            .autocommit(|conn| {
                 conn.execute_batch(sql).map_err(db_err)?;
                 Ok(conn.changes())
             })
@@ -410,8 +435,11 @@ impl InlineDb {
         query_results(self.statement(&stmt).await?.0).await
     }
 
-    /// A trivial query, for readiness probes.
+    /// A trivial query, for readiness probes; an error too once durable writes are refused.
     pub(super) async fn ping(self: &Arc<Self>) -> Result<(), DbErr> {
+        if let Some(sync) = &self.sync {
+            sync.healthy()?;
+        }
         let c = self.checkout().await?;
         c.conn()?
             .query_row("SELECT 1", [], |_| Ok(()))
@@ -419,8 +447,16 @@ impl InlineDb {
     }
 
     /// `BEGIN IMMEDIATE`: the write lock up front, waiting while another process holds it
-    /// ([`Checkout::retry_busy`]).
-    pub(super) async fn begin(self: &Arc<Self>) -> Result<InlineTxn, DbErr> {
+    /// ([`Checkout::retry_busy`]). `gate` (the process's write queue, when the caller holds it)
+    /// is held by the transaction and given back by its commit before the commit waits for the
+    /// disk, or when it rolls back.
+    pub(super) async fn begin(
+        self: &Arc<Self>,
+        gate: Option<OwnedMutexGuard<()>>,
+    ) -> Result<InlineTxn, DbErr> {
+        if let Some(sync) = &self.sync {
+            sync.healthy()?;
+        }
         let (c, ()) = self
             .checkout()
             .await?
@@ -428,6 +464,8 @@ impl InlineDb {
             .await?;
         Ok(InlineTxn {
             conn: Mutex::new(Some(c)),
+            gate,
+            sync: self.sync.clone(),
         })
     }
 
@@ -529,6 +567,10 @@ impl Drop for Checkout {
 /// [`commit`](Self::commit), it rolls back.
 pub struct InlineTxn {
     conn: Mutex<Option<Checkout>>,
+    /// The write queue, held until the commit or the rollback.
+    gate: Option<OwnedMutexGuard<()>>,
+    /// Set on a durable pool: the commit waits for the disk.
+    sync: Option<Arc<GroupSync>>,
 }
 
 impl std::fmt::Debug for InlineTxn {
@@ -554,16 +596,21 @@ impl InlineTxn {
             .ok_or_else(|| DbErr::Custom("the transaction has ended".into()))
     }
 
-    /// Commits. On a durable pool the commit waits for the disk here, on the calling task: the
-    /// write queue is held through it either way, and handing it to tokio's blocking pool cost
-    /// more than the fsync (0.22 ms here; 238 -> 259 issuances/s when done here,
-    /// docs/performance.md).
-    pub(super) async fn commit(self) -> Result<(), DbErr> {
+    /// Commits, then gives the write queue back; on a durable pool, then waits until a group
+    /// fsync has the commit on disk ([`GroupSync`]), so the caller tells nobody before that.
+    pub(super) async fn commit(mut self) -> Result<(), DbErr> {
         let c = self.take()?;
+        let committing = self.sync.as_ref().map(|s| s.committing());
         let r = c
             .conn()
             .and_then(|conn| conn.execute_batch("COMMIT").map_err(db_err));
-        finish(c, r)
+        let number = committing.map(|c| c.number());
+        finish(c, r)?;
+        drop(self.gate.take());
+        if let (Some(sync), Some(number)) = (&self.sync, number) {
+            sync.wait(number).await?;
+        }
+        Ok(())
     }
 
     /// Rolls back.
@@ -648,7 +695,7 @@ mod tests {
     fn temp_db() -> (tempfile::TempDir, String, Arc<InlineDb>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db").to_string_lossy().into_owned();
-        let db = Arc::new(InlineDb::open(&path, 2, false).unwrap());
+        let db = Arc::new(InlineDb::open(&path, 2, None).unwrap());
         (dir, path, db)
     }
 
@@ -688,7 +735,7 @@ mod tests {
             released.elapsed() >= Duration::from_millis(300),
             "the write waited"
         );
-        let txn = db.begin().await.unwrap();
+        let txn = db.begin(None).await.unwrap();
         txn.execute_raw(stmt("INSERT INTO t VALUES (3)"))
             .await
             .unwrap();
@@ -706,13 +753,13 @@ mod tests {
             .await
             .unwrap();
         for _ in 0..3 {
-            let txn = db.begin().await.unwrap();
+            let txn = db.begin(None).await.unwrap();
             txn.execute_raw(stmt("INSERT INTO t VALUES (1)"))
                 .await
                 .unwrap();
             drop(txn);
         }
-        let txn = db.begin().await.unwrap();
+        let txn = db.begin(None).await.unwrap();
         txn.execute_raw(stmt("INSERT INTO t VALUES (2)"))
             .await
             .unwrap();

@@ -19,6 +19,7 @@
 mod account_cache;
 mod conn;
 mod entity;
+mod group_sync;
 mod inline;
 pub mod model;
 mod nonce_batch;
@@ -248,14 +249,20 @@ async fn lock_order(txn: &Txn, order_id: &str) -> Result<bool, DbErr> {
 /// - `db` commits without waiting (SQLite `synchronous=NORMAL` in WAL mode, PostgreSQL
 ///   `synchronous_commit=off`): nonces, orders, authorizations, challenges, token uses, order
 ///   state. A power loss (not a process crash) may forget the last such commits.
-/// - `durable` waits for the disk on every commit (SQLite `synchronous=FULL`, PostgreSQL's
-///   default): what a client or a relying party is told and then relies on: accounts and their
-///   keys, EAB bindings, authorization deactivation, issued certificates, revocations, CRLs,
-///   API tokens, the CA binding.
+/// - `durable` waits for the disk on every commit (PostgreSQL's default; on a SQLite file a
+///   group fsync of the WAL after the commit, `sa/group_sync.rs`): what a client or a relying
+///   party is told and then relies on: accounts and their keys, EAB bindings, authorization
+///   deactivation, issued certificates, revocations, CRLs, API tokens, the CA binding.
 ///
 /// Both logs are written in commit order, so a durable commit also makes every earlier commit
 /// of either pool durable (SQLite fsyncs the shared WAL file; PostgreSQL flushes its WAL up to
-/// the commit record). A state a crash can leave behind is therefore always a prefix of what
+/// the commit record).
+///
+/// On a SQLite file a durable commit is visible to other requests a moment before it is on
+/// disk (it gives the write queue back first, so that concurrent durable commits share an
+/// fsync). The reads that tell what such a commit wrote (certificates, a `valid` order,
+/// certificate states, the change feed, CRLs) therefore wait for the fsync too
+/// ([`Storage::told_durably`]): nothing durable is told before it is on disk. A state a crash can leave behind is therefore always a prefix of what
 /// happened: an issued certificate's order, authorization, token use and nonce are never lost
 /// while the certificate survives. Lost tail commits only send a client back a step (an order
 /// to `pending`, a nonce usable once more for a request whose effect was lost too).
@@ -275,6 +282,8 @@ pub struct Storage {
     accounts: Arc<account_cache::AccountCache>,
     /// Spends nonces, several per statement under load (see [`nonce_batch`]).
     nonces: nonce_batch::NonceBatcher,
+    /// Group commit of a SQLite file's durable writes (see `sa/group_sync.rs`).
+    group_sync: Option<Arc<group_sync::GroupSync>>,
 }
 
 impl Storage {
@@ -313,32 +322,11 @@ impl Storage {
                 db,
                 write_gate: None,
                 accounts: Arc::default(),
+                group_sync: None,
             });
         }
         if sqlite {
-            // sea-orm-migration speaks to sqlx connections: one, for the migrations only.
-            let mut opts = pool_options(url, false);
-            opts.max_connections(1);
-            let migrations = connect_pool(opts).await?;
-            migrate(&migrations).await?;
-            migrations.close_by_ref().await?;
-            let path = sea_orm::sqlx::sqlite::SqliteConnectOptions::from_str(url)
-                .map_err(|e| DbErr::Custom(format!("SQLite URL: {e}")))?
-                .get_filename()
-                .to_string_lossy()
-                .into_owned();
-            let db = Arc::new(inline::InlineDb::open(&path, SQLITE_POOL, false)?);
-            let durable = Arc::new(inline::InlineDb::open(&path, SQLITE_POOL_DURABLE, true)?);
-            inline::spawn_checkpointer(Arc::downgrade(&db), SQLITE_CHECKPOINT_EVERY);
-            let db = Db::Inline(db);
-            let write_gate = Some(Arc::new(tokio::sync::Mutex::new(())));
-            return Ok(Self {
-                nonces: nonce_batch::NonceBatcher::start(db.clone(), write_gate.clone()),
-                db,
-                durable: Db::Inline(durable),
-                write_gate,
-                accounts: Arc::default(),
-            });
+            return Self::connect_file(url, group_sync::GroupSync::for_file).await;
         }
         // Lazy: its first connection is made by its first write, not at start (start time).
         let mut durable_opts = pool_options(url, true);
@@ -353,6 +341,44 @@ impl Storage {
             durable: Db::Sqlx(durable),
             write_gate: None,
             accounts: Arc::default(),
+            group_sync: None,
+        })
+    }
+
+    /// [`Self::connect`] for a SQLite file, whose durable commits `make_sync` (given the file's
+    /// path) puts on disk.
+    async fn connect_file(
+        url: &str,
+        make_sync: impl FnOnce(&std::path::Path) -> group_sync::GroupSync,
+    ) -> Result<Self, SaError> {
+        // sea-orm-migration speaks to sqlx connections: one, for the migrations only.
+        let mut opts = pool_options(url, false);
+        opts.max_connections(1);
+        let migrations = connect_pool(opts).await?;
+        migrate(&migrations).await?;
+        migrations.close_by_ref().await?;
+        let path = sea_orm::sqlx::sqlite::SqliteConnectOptions::from_str(url)
+            .map_err(|e| DbErr::Custom(format!("SQLite URL: {e}")))?
+            .get_filename()
+            .to_string_lossy()
+            .into_owned();
+        let group_sync = Arc::new(make_sync(std::path::Path::new(&path)));
+        let db = Arc::new(inline::InlineDb::open(&path, SQLITE_POOL, None)?);
+        let durable = Arc::new(inline::InlineDb::open(
+            &path,
+            SQLITE_POOL_DURABLE,
+            Some(group_sync.clone()),
+        )?);
+        inline::spawn_checkpointer(Arc::downgrade(&db), SQLITE_CHECKPOINT_EVERY);
+        let db = Db::Inline(db);
+        let write_gate = Some(Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Self {
+            nonces: nonce_batch::NonceBatcher::start(db.clone(), write_gate.clone()),
+            db,
+            durable: Db::Inline(durable),
+            write_gate,
+            accounts: Arc::default(),
+            group_sync: Some(group_sync),
         })
     }
 
@@ -388,9 +414,25 @@ impl Storage {
         self.db.begin_immediate().await
     }
 
-    /// [`Self::begin_write`] whose commit waits for the disk (see [`Storage`]).
-    async fn begin_durable(&self) -> Result<Txn, DbErr> {
-        self.durable.begin_immediate().await
+    /// [`Self::begin_write`] whose commit waits for the disk (see [`Storage`]). The transaction
+    /// takes the caller's `gate` and gives it back as soon as it has committed, before it waits
+    /// for the disk, so that concurrent durable commits share one fsync.
+    async fn begin_durable(
+        &self,
+        gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+    ) -> Result<Txn, DbErr> {
+        self.durable.begin_holding(gate).await
+    }
+
+    /// Call after reading what a durable commit wrote and before telling it (a certificate, an
+    /// order that became `valid`, a revocation, a CRL, the change feed): waits until every
+    /// durable commit of this process that had begun is on disk (SQLite files; see
+    /// `sa/group_sync.rs`). On PostgreSQL a durable commit is on disk before anyone can read it.
+    async fn told_durably(&self) -> Result<(), DbErr> {
+        match &self.group_sync {
+            Some(sync) => sync.barrier().await,
+            None => Ok(()),
+        }
     }
 
     // ---- nonces (RFC 8555 §6.5) ----
@@ -436,11 +478,11 @@ impl Storage {
         account: &Account,
         eab_kid: Option<&str>,
     ) -> Result<(), SaError> {
-        let _gate = self.gate().await;
+        let gate = self.gate().await;
         if account.eab_kid.as_deref() != eab_kid {
             return Err(inconsistent("account eab_kid differs from the key to bind"));
         }
-        let txn = self.begin_durable().await?;
+        let txn = self.begin_durable(gate).await?;
         let r = async {
             account::Entity::insert(account::ActiveModel::from(account))
                 .exec_without_returning(&txn)
@@ -673,6 +715,12 @@ impl Storage {
     /// The order with `id`.
     pub async fn order(&self, id: &str) -> Result<Option<Order>, SaError> {
         let m = order::Entity::find_by_id(id).one(&self.db).await?;
+        // `valid` (with its certificate) is the one order state a durable commit writes.
+        if m.as_ref()
+            .is_some_and(|m| m.status == OrderStatus::Valid.as_str())
+        {
+            self.told_durably().await?;
+        }
         Ok(m.map(Order::try_from).transpose()?)
     }
 
@@ -869,8 +917,8 @@ impl Storage {
     /// transaction, makes its still pending or ready order invalid. False if the authorization
     /// was in another state.
     pub async fn deactivate_authz(&self, id: &str) -> Result<bool, SaError> {
-        let _gate = self.gate().await;
-        let txn = self.begin_durable().await?;
+        let gate = self.gate().await;
+        let txn = self.begin_durable(gate).await?;
         let r = async {
             let order_id = authz::Entity::find_by_id(id)
                 .one(&txn)
@@ -1060,11 +1108,11 @@ impl Storage {
         order_id: &str,
         cert: &CertificateRecord,
     ) -> Result<(), SaError> {
-        let _gate = self.gate().await;
+        let gate = self.gate().await;
         if cert.order_id != order_id {
             return Err(inconsistent("certificate record names another order"));
         }
-        let txn = self.begin_durable().await?;
+        let txn = self.begin_durable(gate).await?;
         let r = async {
             let res = order::Entity::update_many()
                 .col_expr(
@@ -1105,6 +1153,7 @@ impl Storage {
         let m = certificate::Entity::find_by_id(serial)
             .one(&self.db)
             .await?;
+        self.told_durably().await?;
         Ok(m.map(CertificateRecord::from))
     }
 
@@ -1117,6 +1166,7 @@ impl Storage {
             .filter(certificate::Column::OrderId.eq(order_id))
             .one(&self.db)
             .await?;
+        self.told_durably().await?;
         Ok(m.map(CertificateRecord::from))
     }
 }

@@ -113,6 +113,7 @@ impl Storage {
         let m = certificate::Entity::find_by_id(serial)
             .one(&self.db)
             .await?;
+        self.told_durably().await?;
         Ok(m.map(CertificateState::try_from).transpose()?)
     }
 
@@ -128,6 +129,7 @@ impl Storage {
             .filter(certificate::Column::Serial.is_in(serials.to_vec()))
             .all(&self.db)
             .await?;
+        self.told_durably().await?;
         rows.into_iter()
             .map(|m| {
                 let st = CertificateState::try_from(m)?;
@@ -145,6 +147,7 @@ impl Storage {
             .filter(certificate::Column::DerSha256.eq(sha256_hex))
             .one(&self.db)
             .await?;
+        self.told_durably().await?;
         Ok(m.map(CertificateState::try_from).transpose()?)
     }
 
@@ -175,8 +178,8 @@ impl Storage {
         revocation: &Revocation,
         child_reason: u8,
     ) -> Result<RevokeOutcome, SaError> {
-        let _gate = self.gate().await;
-        let txn = self.begin_durable().await?;
+        let gate = self.gate().await;
+        let txn = self.begin_durable(gate).await?;
         let r = async {
             let Some(current) = certificate::Entity::find_by_id(serial).one(&txn).await? else {
                 return Ok(RevokeOutcome::NotFound);
@@ -229,6 +232,7 @@ impl Storage {
             .limit(limit)
             .all(&self.db)
             .await?;
+        self.told_durably().await?;
         Ok(rows
             .into_iter()
             .map(Change::try_from)
@@ -249,10 +253,9 @@ impl Storage {
 
     /// The CRL currently published as `id`.
     pub async fn current_crl(&self, id: &str) -> Result<Option<StoredCrl>, SaError> {
-        Ok(crl::Entity::find_by_id(id)
-            .one(&self.db)
-            .await?
-            .map(StoredCrl::from))
+        let m = crl::Entity::find_by_id(id).one(&self.db).await?;
+        self.told_durably().await?;
+        Ok(m.map(StoredCrl::from))
     }
 
     /// Builds and stores the next CRL `id` in one transaction: takes the next CRL number (which
@@ -267,8 +270,8 @@ impl Storage {
         listed_after: i64,
         build: impl FnOnce(&CrlInput) -> Result<(Vec<u8>, i64, i64), E>,
     ) -> Result<Result<StoredCrl, E>, SaError> {
-        let _gate = self.gate().await;
-        let txn = self.begin_durable().await?;
+        let gate = self.gate().await;
+        let txn = self.begin_durable(gate).await?;
         let number = match next_counter(&txn, CRL_NUMBER).await {
             Ok(n) => n,
             Err(e) => return finish(txn, Err(e)).await,

@@ -1131,8 +1131,10 @@ async fn a_stale_processing_order_fails_and_a_late_completion_stores_nothing() {
     t.done().await;
 }
 
-/// The two pools differ in exactly the durability setting the `Storage` docs promise: commits
-/// of the durable pool wait for the disk, the others do not (and both see each other's rows).
+/// The two pools differ in exactly the durability the `Storage` docs promise: commits of the
+/// durable pool wait for the disk (PostgreSQL's setting; on a SQLite file both pools commit
+/// with `synchronous=NORMAL` and the durable one waits for a group fsync), the others do not
+/// (and both see each other's rows).
 #[tokio::test]
 async fn the_durable_pool_waits_for_the_disk_and_the_other_does_not() {
     let t = TestDb::new().await;
@@ -1161,14 +1163,23 @@ async fn the_durable_pool_waits_for_the_disk_and_the_other_does_not() {
         DbBackend::Sqlite if t.url.contains("memory") => {
             assert_eq!((fast, durable), ("2".into(), "2".into()))
         }
-        DbBackend::Sqlite => assert_eq!((fast.as_str(), durable.as_str()), ("1", "2")),
+        DbBackend::Sqlite => assert_eq!((fast.as_str(), durable.as_str()), ("1", "1")),
         _ => assert_eq!((fast.as_str(), durable.as_str()), ("off", "on")),
     }
+    let fsyncs = || s.group_sync.as_ref().map(|g| g.rounds());
+    let before = fsyncs();
     // A row written durably is read through the other pool at once, and the other way round.
     let a = account(1);
     s.insert_account(&a).await.unwrap();
-    assert_eq!(s.account(&a.id).await.unwrap().unwrap().id, a.id);
+    if s.db.get_database_backend() == DbBackend::Sqlite && !t.url.contains("memory") {
+        assert_eq!(before, Some(0));
+        assert_eq!(fsyncs(), Some(1), "the durable commit waited for one fsync");
+    } else {
+        assert_eq!(fsyncs(), None);
+    }
     assert!(s.consume_nonce("n-durable-test", 10).await.unwrap());
+    assert_eq!(fsyncs(), before.map(|_| 1), "a nonce waits for no fsync");
+    assert_eq!(s.account(&a.id).await.unwrap().unwrap().id, a.id);
     let n = s
         .durable
         .query_one_raw(Statement::from_string(
@@ -1182,4 +1193,76 @@ async fn the_durable_pool_waits_for_the_disk_and_the_other_does_not() {
         .unwrap();
     assert_eq!(n, 1);
     t.done().await;
+}
+
+/// Group commit on a SQLite file (whatever `STICA_TEST_DATABASE_URL` says): a durable commit
+/// gives the write queue back before it waits for the disk, and neither it nor a read of what it
+/// wrote (the certificate, the `valid` order) returns before an fsync that follows the commit.
+#[tokio::test]
+async fn durable_commit_frees_the_write_queue_and_tells_nothing_before_its_fsync() {
+    async fn pending<F: std::future::Future>(f: &mut std::pin::Pin<Box<F>>) -> bool {
+        tokio::time::timeout(std::time::Duration::from_millis(100), f.as_mut())
+            .await
+            .is_err()
+    }
+    let path =
+        std::env::temp_dir().join(format!("stica-test-{}.db", uuid::Uuid::new_v4().simple()));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    // Each fsync round waits while `held` says so: the test holds the disk back.
+    let held = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let hold = |on: bool| {
+        *held.0.lock().unwrap() = on;
+        held.1.notify_all();
+    };
+    let s = {
+        let held = held.clone();
+        Storage::connect_file(&url, move |_| {
+            group_sync::GroupSync::start(Box::new(move || {
+                let mut on = held.0.lock().unwrap_or_else(|p| p.into_inner());
+                while *on {
+                    on = held.1.wait(on).unwrap_or_else(|p| p.into_inner());
+                }
+                Ok(())
+            }))
+        })
+        .await
+        .unwrap()
+    };
+    let (_, order) = ready_order(&s).await;
+    assert!(s.begin_finalize(&order.id).await.unwrap());
+    let record = cert(&order, "0a1b2c3d4e5f6071");
+
+    hold(true);
+    let mut complete = Box::pin(s.complete_issuance(&order.id, &record));
+    assert!(
+        pending(&mut complete).await,
+        "the issuance must not be reported before its fsync"
+    );
+    // The write queue is free meanwhile: another write goes through.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        s.consume_nonce("nonce-during-fsync", i64::MAX),
+    )
+    .await
+    .expect("a write must not wait for another request's fsync")
+    .unwrap();
+    // The commit is visible to readers, but they may not tell it yet.
+    let mut read_cert = Box::pin(s.certificate("0a1b2c3d4e5f6071"));
+    assert!(
+        pending(&mut read_cert).await,
+        "certificate told before its fsync"
+    );
+    let mut read_order = Box::pin(s.order(&order.id));
+    assert!(
+        pending(&mut read_order).await,
+        "valid order told before its fsync"
+    );
+
+    hold(false);
+    complete.await.unwrap();
+    assert_eq!(read_cert.await.unwrap(), Some(record));
+    let valid = read_order.await.unwrap().unwrap();
+    assert_eq!(valid.status, OrderStatus::Valid);
+    s.close().await.unwrap();
+    drop_database(&url).await.unwrap();
 }
