@@ -275,29 +275,18 @@ async fn exec_result((last_insert_id, rows_affected): (u64, u64)) -> Result<Exec
         .await
 }
 
-/// A pool of rusqlite connections to one SQLite file.
-pub struct InlineDb {
+/// Connections of one kind to one SQLite file; a connection goes back on drop of its
+/// [`Checkout`].
+struct Pool {
     conns: Mutex<Vec<Connection>>,
     free: Arc<Semaphore>,
-    /// Set on a pool for durable writes: its commits wait for the disk (group commit).
-    sync: Option<Arc<GroupSync>>,
     size: u32,
 }
 
-impl std::fmt::Debug for InlineDb {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InlineDb")
-            .field("durable", &self.sync.is_some())
-            .field("size", &self.size)
-            .finish()
-    }
-}
-
-impl InlineDb {
+impl Pool {
     /// Opens `size` connections to `path` (created if missing, WAL, `synchronous=NORMAL`,
-    /// foreign keys, no busy timeout: the caller waits for the write lock asynchronously). With
-    /// `sync`, every commit of the pool waits until `sync` has it on disk.
-    pub(super) fn open(path: &str, size: u32, sync: Option<Arc<GroupSync>>) -> Result<Self, DbErr> {
+    /// foreign keys, no busy timeout: the caller waits for the write lock asynchronously).
+    fn open(path: &str, size: u32) -> Result<Self, DbErr> {
         let mut conns = Vec::new();
         for _ in 0..size {
             let conn = Connection::open_with_flags(
@@ -320,24 +309,16 @@ impl InlineDb {
         Ok(Self {
             conns: Mutex::new(conns),
             free: Arc::new(Semaphore::new(size as usize)),
-            sync,
             size,
         })
     }
 
-    /// Connections in use and idle.
-    pub(super) fn stats(&self) -> (u32, u32) {
-        let idle = u32::try_from(self.free.available_permits()).unwrap_or(self.size);
-        (self.size.saturating_sub(idle), idle)
-    }
-
-    /// The pool size.
-    pub(super) fn size(&self) -> u32 {
-        self.size
-    }
-
     fn lock(&self) -> MutexGuard<'_, Vec<Connection>> {
         self.conns.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn idle(&self) -> u32 {
+        u32::try_from(self.free.available_permits()).unwrap_or(self.size)
     }
 
     /// A connection of its own for a while (a statement, a transaction).
@@ -353,30 +334,118 @@ impl InlineDb {
             .pop()
             .ok_or_else(|| DbErr::Custom("SQLite pool out of connections".into()))?;
         Ok(Checkout {
-            db: self.clone(),
+            pool: self.clone(),
             conn: Some(conn),
             _permit: permit,
         })
+    }
+
+    fn close(&self) {
+        self.free.close();
+        self.lock().clear();
+    }
+}
+
+/// Whether `sql` writes (routed to the writer connection). A write sent to a reader would still
+/// be correct, only slower; sea-orm starts every write with one of these words.
+fn is_write(sql: &str) -> bool {
+    let head = sql.trim_start().as_bytes();
+    ["INSERT", "UPDATE", "DELETE", "REPLACE"]
+        .iter()
+        .any(|w| head.len() >= w.len() && head[..w.len()].eq_ignore_ascii_case(w.as_bytes()))
+}
+
+/// One SQLite file: reader connections, and one connection for every write of the process.
+///
+/// One writer, because SQLite empties a connection's page cache whenever another connection has
+/// written since its last transaction: with writes spread over a pool every write transaction
+/// started cold and read its pages back through `pread` (≈ 90 `pread`s per issuance). Writes are
+/// one at a time anyway (SQLite's write lock, and `Storage`'s write queue before it), so the
+/// writer's cache stays warm. Two handles share the connections: the plain one, and the durable
+/// one ([`Self::durable`]), whose commits wait for the disk.
+pub struct InlineDb {
+    readers: Arc<Pool>,
+    writer: Arc<Pool>,
+    /// Set on the durable handle: its commits wait for the disk (group commit).
+    sync: Option<Arc<GroupSync>>,
+}
+
+impl std::fmt::Debug for InlineDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InlineDb")
+            .field("durable", &self.sync.is_some())
+            .field("readers", &self.readers.size)
+            .finish()
+    }
+}
+
+impl InlineDb {
+    /// Opens `readers` reader connections and the writer connection to `path`.
+    pub(super) fn open(path: &str, readers: u32) -> Result<Self, DbErr> {
+        Ok(Self {
+            readers: Arc::new(Pool::open(path, readers)?),
+            writer: Arc::new(Pool::open(path, 1)?),
+            sync: None,
+        })
+    }
+
+    /// A handle on the same connections whose every commit waits until `sync` has it on disk.
+    pub(super) fn durable(&self, sync: Arc<GroupSync>) -> Self {
+        Self {
+            readers: self.readers.clone(),
+            writer: self.writer.clone(),
+            sync: Some(sync),
+        }
+    }
+
+    /// Connections in use and idle.
+    pub(super) fn stats(&self) -> (u32, u32) {
+        let idle = self.readers.idle() + self.writer.idle();
+        (self.size().saturating_sub(idle), idle)
+    }
+
+    /// The number of connections.
+    pub(super) fn size(&self) -> u32 {
+        self.readers.size + self.writer.size
+    }
+
+    /// The writer connection. Waited for at most [`BUSY_BUDGET`]: a caller that already holds
+    /// it (a write outside the transaction it has open) fails instead of waiting for itself.
+    async fn writer(&self) -> Result<Checkout, DbErr> {
+        tokio::time::timeout(BUSY_BUDGET, self.writer.checkout())
+            .await
+            .map_err(|_| DbErr::Custom("timed out waiting for the SQLite writer".into()))?
+    }
+
+    /// The connection for `sql`: the writer for a write, else a reader.
+    async fn checkout_for(&self, sql: &str) -> Result<Checkout, DbErr> {
+        if is_write(sql) {
+            self.writer().await
+        } else {
+            self.readers.checkout().await
+        }
     }
 
     /// Runs one statement outside a transaction (SQLite's autocommit). A write waits while
     /// another process holds the write lock ([`Checkout::retry_busy`]); on a durable pool the
     /// statement then waits for the disk (these are rare writes: it does so in the write queue).
     async fn statement(self: &Arc<Self>, stmt: &Statement) -> Result<Ran, DbErr> {
-        self.autocommit(|conn| run(conn, &KINDS, stmt)).await
+        self.autocommit(&stmt.sql, |conn| run(conn, &KINDS, stmt))
+            .await
     }
 
     /// Runs `f` as one autocommit unit; see [`Self::statement`].
     async fn autocommit<T>(
         self: &Arc<Self>,
+        sql: &str,
         f: impl Fn(&Connection) -> Result<T, DbErr>,
     ) -> Result<T, DbErr> {
         let Some(sync) = &self.sync else {
-            return Ok(self.checkout().await?.retry_busy(f).await?.1);
+            return Ok(self.checkout_for(sql).await?.retry_busy(f).await?.1);
         };
         sync.healthy()?;
         let (_, (v, number)) = self
-            .checkout()
+            .checkout_for(sql)
             .await?
             .retry_busy(|conn| {
                 let before = conn.total_changes();
@@ -409,7 +478,7 @@ impl InlineDb {
         sql: &str,
     ) -> Result<ExecResult, DbErr> {
         let changes = self
-            .autocommit(|conn| {
+            .autocommit(sql, |conn| {
                 conn.execute_batch(sql).map_err(db_err)?;
                 Ok(conn.changes())
             })
@@ -440,7 +509,7 @@ impl InlineDb {
         if let Some(sync) = &self.sync {
             sync.healthy()?;
         }
-        let c = self.checkout().await?;
+        let c = self.readers.checkout().await?;
         c.conn()?
             .query_row("SELECT 1", [], |_| Ok(()))
             .map_err(db_err)
@@ -458,7 +527,7 @@ impl InlineDb {
             sync.healthy()?;
         }
         let (c, ()) = self
-            .checkout()
+            .writer()
             .await?
             .retry_busy(|conn| conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err))
             .await?;
@@ -469,21 +538,21 @@ impl InlineDb {
         })
     }
 
-    /// Closes the pool: later checkouts fail.
+    /// Closes the connections (of both handles): later checkouts fail.
     pub(super) fn close(&self) {
-        self.free.close();
-        self.lock().clear();
+        self.readers.close();
+        self.writer.close();
     }
 
     /// One passive WAL checkpoint (copies committed pages into the database file without
     /// blocking readers or writers), on a connection of this pool.
-    fn checkpoint(self: &Arc<Self>) -> Result<(), DbErr> {
-        let Ok(permit) = self.free.clone().try_acquire_owned() else {
+    fn checkpoint(&self) -> Result<(), DbErr> {
+        let Ok(permit) = self.readers.free.clone().try_acquire_owned() else {
             return Ok(()); // busy pool: next time
         };
-        let conn = self.lock().pop();
+        let conn = self.readers.lock().pop();
         let c = Checkout {
-            db: self.clone(),
+            pool: self.readers.clone(),
             conn,
             _permit: permit,
         };
@@ -503,7 +572,7 @@ pub(super) fn spawn_checkpointer(db: std::sync::Weak<InlineDb>, every: Duration)
         loop {
             tick.tick().await;
             let Some(db) = db.upgrade() else { return };
-            if db.free.is_closed() {
+            if db.readers.free.is_closed() {
                 return;
             }
             let db2 = db.clone();
@@ -518,7 +587,7 @@ pub(super) fn spawn_checkpointer(db: std::sync::Weak<InlineDb>, every: Duration)
 
 /// A connection taken from an [`InlineDb`]; back to the pool on drop.
 struct Checkout {
-    db: Arc<InlineDb>,
+    pool: Arc<Pool>,
     conn: Option<Connection>,
     _permit: OwnedSemaphorePermit,
 }
@@ -556,9 +625,9 @@ impl Checkout {
 impl Drop for Checkout {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take()
-            && !self.db.free.is_closed()
+            && !self.pool.free.is_closed()
         {
-            self.db.lock().push(conn);
+            self.pool.lock().push(conn);
         }
     }
 }
@@ -695,7 +764,7 @@ mod tests {
     fn temp_db() -> (tempfile::TempDir, String, Arc<InlineDb>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db").to_string_lossy().into_owned();
-        let db = Arc::new(InlineDb::open(&path, 2, None).unwrap());
+        let db = Arc::new(InlineDb::open(&path, 2).unwrap());
         (dir, path, db)
     }
 
@@ -766,7 +835,51 @@ mod tests {
         txn.rollback().await.unwrap();
         let all = db.query_all_raw(stmt("SELECT v FROM t")).await.unwrap();
         assert!(all.is_empty());
-        assert_eq!(db.stats(), (0, 2), "both connections back in the pool");
+        assert_eq!(db.stats(), (0, 3), "every connection back in its pool");
+    }
+
+    #[test]
+    fn writes_are_told_from_reads() {
+        for w in [
+            "INSERT INTO t VALUES (1)",
+            "  update t SET v = 1",
+            "DELETE FROM t",
+            "REPLACE INTO t VALUES (1)",
+        ] {
+            assert!(is_write(w), "{w}");
+        }
+        for r in [
+            "SELECT 1",
+            "PRAGMA synchronous",
+            "WITH x AS (SELECT 1) SELECT * FROM x",
+            "",
+            "UPD",
+        ] {
+            assert!(!is_write(r), "{r}");
+        }
+    }
+
+    /// Writes go through the one writer connection, so a write that cannot get it (here: the
+    /// caller's own transaction holds it) fails after the busy budget instead of waiting forever;
+    /// reads are not held up by the open transaction.
+    #[tokio::test(start_paused = true)]
+    async fn a_write_waits_for_the_writer_and_gives_up_after_the_budget() {
+        let (_dir, _path, db) = temp_db();
+        db.execute_unprepared("CREATE TABLE t (v INTEGER NOT NULL)")
+            .await
+            .unwrap();
+        let txn = db.begin(None).await.unwrap();
+        assert!(db.query_all_raw(stmt("SELECT v FROM t")).await.is_ok());
+        let e = db
+            .execute_raw(stmt("INSERT INTO t VALUES (1)"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("timed out waiting for the SQLite writer"), "{e}");
+        txn.rollback().await.unwrap();
+        db.execute_raw(stmt("INSERT INTO t VALUES (1)"))
+            .await
+            .unwrap();
     }
 
     /// Commits never checkpoint (`wal_autocheckpoint=0`); the background checkpointer copies the

@@ -363,12 +363,8 @@ impl Storage {
             .to_string_lossy()
             .into_owned();
         let group_sync = Arc::new(make_sync(std::path::Path::new(&path)));
-        let db = Arc::new(inline::InlineDb::open(&path, SQLITE_POOL, None)?);
-        let durable = Arc::new(inline::InlineDb::open(
-            &path,
-            SQLITE_POOL_DURABLE,
-            Some(group_sync.clone()),
-        )?);
+        let db = Arc::new(inline::InlineDb::open(&path, SQLITE_POOL)?);
+        let durable = Arc::new(db.durable(group_sync.clone()));
         inline::spawn_checkpointer(Arc::downgrade(&db), SQLITE_CHECKPOINT_EVERY);
         let db = Db::Inline(db);
         let write_gate = Some(Arc::new(tokio::sync::Mutex::new(())));
