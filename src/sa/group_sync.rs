@@ -28,6 +28,8 @@
 //! the lost pages): the syncer stops for good, every wait fails, and durable writes are refused
 //! until the process restarts (fail closed; PostgreSQL does the same).
 //!
+//! Not waited for: reads of accounts, EAB keys and authorizations. Only the holder of an
+//! account's key can ask for the account, and its own request's answer waited for the disk.
 //! Commits of other processes on the same file (the `stica` CLI, a second `serve`) are not
 //! numbered here: such a process syncs its own commits before it reports them, but a read here
 //! could see one up to an fsync earlier.
