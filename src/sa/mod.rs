@@ -478,6 +478,9 @@ impl Storage {
         if account.eab_kid.as_deref() != eab_kid {
             return Err(inconsistent("account eab_kid differs from the key to bind"));
         }
+        // The new account's first signed request (newOrder) finds it cached: taken before the
+        // write, as `account_for_request` does before its read.
+        let (written_at, epoch) = (std::time::Instant::now(), self.accounts.epoch());
         let txn = self.begin_durable(gate).await?;
         let r = async {
             account::Entity::insert(account::ActiveModel::from(account))
@@ -510,6 +513,10 @@ impl Storage {
                         id: account.id.clone(),
                     }),
                 }
+            }
+            Ok(()) => {
+                self.accounts.put(account, written_at, epoch);
+                Ok(())
             }
             other => other,
         }

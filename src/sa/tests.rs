@@ -1266,3 +1266,42 @@ async fn durable_commit_frees_the_write_queue_and_tells_nothing_before_its_fsync
     s.close().await.unwrap();
     drop_database(&url).await.unwrap();
 }
+
+/// A new account is cached by its own insert, so its first signed request needs no read; an
+/// insert that fails caches nothing.
+#[tokio::test]
+async fn a_new_account_is_cached_by_its_insert_and_a_failed_one_is_not() {
+    let t = TestDb::new().await;
+    let s = &t.storage;
+    let a = account(1_000);
+    s.insert_account(&a).await.unwrap();
+    // Gone behind the storage's back: only the cache can still answer.
+    s.db.execute_unprepared(&format!("DELETE FROM accounts WHERE id = '{}'", a.id))
+        .await
+        .unwrap();
+    let cached = s.account_for_request(&a.id).await.unwrap().unwrap();
+    assert_eq!(
+        (cached.id, cached.jwk, cached.thumbprint, cached.contact),
+        (
+            a.id.clone(),
+            a.jwk.clone(),
+            a.thumbprint.clone(),
+            a.contact.clone()
+        )
+    );
+    assert!(
+        s.account(&a.id).await.unwrap().is_none(),
+        "a fresh read sees it gone"
+    );
+
+    let first = account(1_000);
+    s.insert_account(&first).await.unwrap();
+    let mut same_key = account(1_001);
+    same_key.thumbprint = first.thumbprint.clone();
+    assert!(matches!(
+        s.insert_account(&same_key).await,
+        Err(SaError::Conflict { .. })
+    ));
+    assert!(s.account_for_request(&same_key.id).await.unwrap().is_none());
+    t.done().await;
+}
