@@ -149,8 +149,6 @@ async fn finish<T>(txn: Txn, r: Result<T, SaError>) -> Result<T, SaError> {
     }
 }
 
-/// SQLite pool size of the durable pool (accounts, issuance, revocation: fewer, rarer writes).
-const SQLITE_POOL_DURABLE: u32 = 4;
 /// How often the WAL of a SQLite file is checkpointed (the inline connections never do it in a
 /// commit; see [`inline`]).
 const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
@@ -166,18 +164,14 @@ fn sqlite_options(
         .busy_timeout(SQLITE_BUSY_TIMEOUT)
 }
 
-/// The options of one of the two pools of a file or server database (see [`Storage`]).
+/// The options of one of the two PostgreSQL pools (see [`Storage`]), or of the sqlx connection
+/// that migrates a SQLite file (its durable commits go through `sa/group_sync.rs` instead).
 fn pool_options(url: &str, durable: bool) -> ConnectOptions {
     let mut opts = ConnectOptions::new(url);
     opts.sqlx_logging(false);
     if url.starts_with("sqlite:") {
-        let (size, sync) = if durable {
-            (SQLITE_POOL_DURABLE, SqliteSynchronous::Full)
-        } else {
-            (SQLITE_POOL, SqliteSynchronous::Normal)
-        };
-        opts.max_connections(size);
-        opts.map_sqlx_sqlite_opts(move |o| sqlite_options(o, sync));
+        opts.max_connections(SQLITE_POOL);
+        opts.map_sqlx_sqlite_opts(|o| sqlite_options(o, SqliteSynchronous::Normal));
     } else if !durable {
         opts.map_sqlx_postgres_opts(|o| o.options([("synchronous_commit", "off")]));
     }
@@ -256,16 +250,16 @@ async fn lock_order(txn: &Txn, order_id: &str) -> Result<bool, DbErr> {
 ///
 /// Both logs are written in commit order, so a durable commit also makes every earlier commit
 /// of either pool durable (SQLite fsyncs the shared WAL file; PostgreSQL flushes its WAL up to
-/// the commit record).
+/// the commit record). A state a crash can leave behind is therefore always a prefix of what
+/// happened: an issued certificate's order, authorization, token use and nonce are never lost
+/// while the certificate survives. Lost tail commits only send a client back a step (an order
+/// to `pending`, a nonce usable once more for a request whose effect was lost too).
 ///
 /// On a SQLite file a durable commit is visible to other requests a moment before it is on
 /// disk (it gives the write queue back first, so that concurrent durable commits share an
 /// fsync). The reads that tell what such a commit wrote (certificates, a `valid` order,
 /// certificate states, the change feed, CRLs) therefore wait for the fsync too
-/// ([`Storage::told_durably`]): nothing durable is told before it is on disk. A state a crash can leave behind is therefore always a prefix of what
-/// happened: an issued certificate's order, authorization, token use and nonce are never lost
-/// while the certificate survives. Lost tail commits only send a client back a step (an order
-/// to `pending`, a nonce usable once more for a request whose effect was lost too).
+/// ([`Storage::told_durably`]): nothing durable is told before it is on disk.
 ///
 /// On a SQLite file, writers of this process also queue on one async lock (`write_gate`) before
 /// they ask SQLite for its write lock: SQLite admits one writer at a time and makes the others
