@@ -261,7 +261,9 @@ fn run(shared: &Shared, sync: &mut dyn FnMut() -> io::Result<()>) {
         }
         // Noted before the fsync: what has ended by now is in the file the fsync flushes.
         let covered = shared.ended_upto();
+        let started = std::time::Instant::now();
         let r = sync();
+        crate::metrics::wal_fsync(started.elapsed().as_secs_f64());
         shared.rounds.fetch_add(1, Ordering::Relaxed);
         match r {
             Ok(()) => {
@@ -273,6 +275,7 @@ fn run(shared: &Shared, sync: &mut dyn FnMut() -> io::Result<()>) {
             }
             Err(e) => {
                 tracing::error!(error = %e, "WAL fsync failed; durable writes stop until restart");
+                crate::metrics::durable_writes_halted();
                 shared
                     .synced
                     .send_modify(|s| s.failed = Some(e.to_string().into()));
