@@ -1305,3 +1305,33 @@ async fn a_new_account_is_cached_by_its_insert_and_a_failed_one_is_not() {
     assert!(s.account_for_request(&same_key.id).await.unwrap().is_none());
     t.done().await;
 }
+
+/// Fail closed on a SQLite file: a durable write whose fsync fails is reported as failed, and
+/// from then on durable writes are refused before they write anything and the readiness ping
+/// fails.
+#[tokio::test]
+async fn a_failed_fsync_fails_the_write_then_refuses_durable_writes_and_readiness() {
+    let path =
+        std::env::temp_dir().join(format!("stica-test-{}.db", uuid::Uuid::new_v4().simple()));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let s = Storage::connect_file(&url, |_| {
+        group_sync::GroupSync::start(Box::new(|| Err(std::io::Error::other("EIO"))))
+    })
+    .await
+    .unwrap();
+    s.ping().await.unwrap();
+    let e = s.insert_account(&account(1)).await.unwrap_err().to_string();
+    assert!(e.contains("fsync failed"), "{e}");
+    assert!(
+        s.ping().await.is_err(),
+        "not ready once durable writes stopped"
+    );
+    let later = account(2);
+    assert!(s.insert_account(&later).await.is_err());
+    assert!(
+        s.account(&later.id).await.unwrap().is_none(),
+        "refused before anything was written"
+    );
+    s.close().await.unwrap();
+    drop_database(&url).await.unwrap();
+}

@@ -124,7 +124,10 @@ async fn a_failed_fsync_fails_every_wait_from_then_on() {
     assert!(e.contains("fsync failed") && e.contains("EIO"), "{e}");
     assert!(sync.healthy().is_err());
     let metrics = crate::metrics::render().unwrap();
-    assert!(metrics.contains("stica_durable_writes_halted 1"), "{metrics}");
+    assert!(
+        metrics.contains("stica_durable_writes_halted 1"),
+        "{metrics}"
+    );
     let second = sync.committing().number();
     assert!(sync.wait(second).await.is_err());
     assert!(sync.barrier().await.is_err());
