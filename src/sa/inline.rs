@@ -7,10 +7,11 @@
 //! using, so a one-statement `INSERT` held the process's write queue for ≈ 350 µs and the queue
 //! was held ≈ 90% of the time (docs/performance.md, "2026-12-07"). A SQLite statement on a warm
 //! page cache takes microseconds: running it where it is asked for is cheaper than any hand-off.
-//! Every connection commits with `synchronous=NORMAL`; a pool for durable writes numbers its
-//! commits and waits, after giving the write queue back, for a group fsync that covers them
-//! ([`super::group_sync`]). WAL checkpoints run in the background ([`spawn_checkpointer`])
-//! instead of inside a request's commit. Writers of this process still queue on `Storage`'s write gate first; a
+//! Every connection commits with `synchronous=NORMAL`; the durable handle numbers its commits
+//! and waits, after giving the write queue back, for a group fsync that covers them
+//! ([`super::group_sync`]). Every write runs on one writer connection ([`InlineDb`] says why).
+//! WAL checkpoints run in the background ([`spawn_checkpointer`]) instead of inside a request's
+//! commit. Writers of this process still queue on `Storage`'s write gate first; a
 //! writer that finds the lock held by another process (the `stica` CLI, a second `serve` on the
 //! same file) waits asynchronously instead of in SQLite's busy handler, which would block a
 //! runtime thread.

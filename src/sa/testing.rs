@@ -26,12 +26,16 @@ fn is_postgres(url: &str) -> bool {
 pub async fn fresh_database_url() -> Result<String, SaError> {
     match std::env::var(TEST_DATABASE_ENV) {
         Ok(base) if is_postgres(&base) => fresh_postgres(&base).await,
-        _ => {
-            let path = std::env::temp_dir()
-                .join(format!("stica-test-{}.db", uuid::Uuid::new_v4().simple()));
-            Ok(format!("sqlite://{}?mode=rwc", path.display()))
-        }
+        _ => Ok(fresh_sqlite_url()),
     }
+}
+
+/// A new SQLite file's URL, whatever `STICA_TEST_DATABASE_URL` says (for tests of what only a
+/// SQLite file does); [`drop_database`] removes it.
+pub fn fresh_sqlite_url() -> String {
+    let path =
+        std::env::temp_dir().join(format!("stica-test-{}.db", uuid::Uuid::new_v4().simple()));
+    format!("sqlite://{}?mode=rwc", path.display())
 }
 
 async fn admin_connection(url: &str) -> Result<sea_orm::DatabaseConnection, DbErr> {

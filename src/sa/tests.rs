@@ -1205,9 +1205,7 @@ async fn durable_commit_frees_the_write_queue_and_tells_nothing_before_its_fsync
             .await
             .is_err()
     }
-    let path =
-        std::env::temp_dir().join(format!("stica-test-{}.db", uuid::Uuid::new_v4().simple()));
-    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let url = super::testing::fresh_sqlite_url();
     // Each fsync round waits while `held` says so: the test holds the disk back.
     let held = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
     let hold = |on: bool| {
@@ -1257,12 +1255,39 @@ async fn durable_commit_frees_the_write_queue_and_tells_nothing_before_its_fsync
         pending(&mut read_order).await,
         "valid order told before its fsync"
     );
+    // Each on its own: a read that did not wait would be ready at once.
+    let serials = vec!["0a1b2c3d4e5f6071".to_string()];
+    let mut by_order = Box::pin(s.certificate_for_order(&order.id));
+    let mut state = Box::pin(s.certificate_state("0a1b2c3d4e5f6071"));
+    let mut states = Box::pin(s.certificate_states(&serials));
+    let mut changes = Box::pin(s.changes_since(0, 10));
+    let hash = model::sha256_hex(&record.der);
+    let mut by_hash = Box::pin(s.certificate_state_by_hash(&hash));
+    assert!(pending(&mut by_order).await, "certificate by order told");
+    assert!(pending(&mut state).await, "certificate state told");
+    assert!(pending(&mut states).await, "certificate states told");
+    assert!(pending(&mut changes).await, "change feed told");
+    assert!(
+        pending(&mut by_hash).await,
+        "certificate state by hash told"
+    );
 
     hold(false);
     complete.await.unwrap();
     assert_eq!(read_cert.await.unwrap(), Some(record));
     let valid = read_order.await.unwrap().unwrap();
     assert_eq!(valid.status, OrderStatus::Valid);
+    assert_eq!(
+        by_order.await.unwrap().map(|c| c.serial).as_deref(),
+        valid.certificate_serial.as_deref()
+    );
+    assert!(state.await.unwrap().is_some());
+    assert!(by_hash.await.unwrap().is_some());
+    assert_eq!(states.await.unwrap().len(), 1);
+    assert!(
+        !changes.await.unwrap().is_empty(),
+        "the issuance is in the change feed"
+    );
     s.close().await.unwrap();
     drop_database(&url).await.unwrap();
 }
@@ -1311,9 +1336,7 @@ async fn a_new_account_is_cached_by_its_insert_and_a_failed_one_is_not() {
 /// fails.
 #[tokio::test]
 async fn a_failed_fsync_fails_the_write_then_refuses_durable_writes_and_readiness() {
-    let path =
-        std::env::temp_dir().join(format!("stica-test-{}.db", uuid::Uuid::new_v4().simple()));
-    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let url = super::testing::fresh_sqlite_url();
     let s = Storage::connect_file(&url, |_| {
         group_sync::GroupSync::start(Box::new(|| Err(std::io::Error::other("EIO"))))
     })
