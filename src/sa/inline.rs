@@ -430,14 +430,14 @@ impl InlineDb {
     /// Runs one statement outside a transaction (SQLite's autocommit). A write waits while
     /// another process holds the write lock ([`Checkout::retry_busy`]); on a durable pool the
     /// statement then waits for the disk (these are rare writes: it does so in the write queue).
-    async fn statement(self: &Arc<Self>, stmt: &Statement) -> Result<Ran, DbErr> {
+    async fn statement(&self, stmt: &Statement) -> Result<Ran, DbErr> {
         self.autocommit(&stmt.sql, |conn| run(conn, &KINDS, stmt))
             .await
     }
 
     /// Runs `f` as one autocommit unit; see [`Self::statement`].
     async fn autocommit<T>(
-        self: &Arc<Self>,
+        &self,
         sql: &str,
         f: impl Fn(&Connection) -> Result<T, DbErr>,
     ) -> Result<T, DbErr> {
@@ -465,48 +465,8 @@ impl InlineDb {
         Ok(v)
     }
 
-    /// [`ConnectionTrait::execute_raw`].
-    pub(super) async fn execute_raw(
-        self: &Arc<Self>,
-        stmt: Statement,
-    ) -> Result<ExecResult, DbErr> {
-        exec_result(self.statement(&stmt).await?.1).await
-    }
-
-    /// [`ConnectionTrait::execute_unprepared`].
-    pub(super) async fn execute_unprepared(
-        self: &Arc<Self>,
-        sql: &str,
-    ) -> Result<ExecResult, DbErr> {
-        let changes = self
-            .autocommit(sql, |conn| {
-                conn.execute_batch(sql).map_err(db_err)?;
-                Ok(conn.changes())
-            })
-            .await?;
-        exec_result((0, changes)).await
-    }
-
-    /// [`ConnectionTrait::query_one_raw`].
-    pub(super) async fn query_one_raw(
-        self: &Arc<Self>,
-        stmt: Statement,
-    ) -> Result<Option<QueryResult>, DbErr> {
-        let mut rows = self.statement(&stmt).await?.0;
-        rows.truncate(1);
-        Ok(query_results(rows).await?.into_iter().next())
-    }
-
-    /// [`ConnectionTrait::query_all_raw`].
-    pub(super) async fn query_all_raw(
-        self: &Arc<Self>,
-        stmt: Statement,
-    ) -> Result<Vec<QueryResult>, DbErr> {
-        query_results(self.statement(&stmt).await?.0).await
-    }
-
     /// A trivial query, for readiness probes; an error too once durable writes are refused.
-    pub(super) async fn ping(self: &Arc<Self>) -> Result<(), DbErr> {
+    pub(super) async fn ping(&self) -> Result<(), DbErr> {
         if let Some(sync) = &self.sync {
             sync.healthy()?;
         }
@@ -521,7 +481,7 @@ impl InlineDb {
     /// is held by the transaction and given back by its commit before the commit waits for the
     /// disk, or when it rolls back.
     pub(super) async fn begin(
-        self: &Arc<Self>,
+        &self,
         gate: Option<OwnedMutexGuard<()>>,
     ) -> Result<InlineTxn, DbErr> {
         if let Some(sync) = &self.sync {
@@ -560,6 +520,37 @@ impl InlineDb {
         c.conn()?
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
             .map_err(db_err)
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for InlineDb {
+    fn get_database_backend(&self) -> DbBackend {
+        DbBackend::Sqlite
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        exec_result(self.statement(&stmt).await?.1).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        let changes = self
+            .autocommit(sql, |conn| {
+                conn.execute_batch(sql).map_err(db_err)?;
+                Ok(conn.changes())
+            })
+            .await?;
+        exec_result((0, changes)).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        let mut rows = self.statement(&stmt).await?.0;
+        rows.truncate(1);
+        Ok(query_results(rows).await?.into_iter().next())
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        query_results(self.statement(&stmt).await?.0).await
     }
 }
 
